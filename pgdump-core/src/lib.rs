@@ -1,0 +1,1 @@
+//! pgdump-core: dump and restore PostgreSQL databases without pg_dump.

@@ -1,0 +1,222 @@
+//! The table of contents: every object an archive can restore, in restore order.
+//!
+//! The TOC is plain data. It is stored as one JSON document (see FORMAT.md) so a
+//! second reader needs nothing but a JSON parser, and so that fields added by a
+//! newer minor version are ignored by an older reader. Semantics of the SQL it
+//! carries belong to pgdump-core; this crate only stores and validates it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Identifier of a TOC entry, unique within one archive (1-based, dense, in TOC order).
+pub type EntryId = u32;
+
+/// Identifier of a data stream, unique within one archive (dense, 0-based).
+pub type StreamId = u32;
+
+/// The whole table of contents.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Toc {
+    /// Facts about the dump as a whole.
+    pub info: ArchiveInfo,
+    /// Objects, in the order a serial restore would run them.
+    pub entries: Vec<TocEntry>,
+    /// Every data stream the archive holds frames for, in id order.
+    pub streams: Vec<StreamDecl>,
+}
+
+/// Facts about the dump as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ArchiveInfo {
+    /// When the snapshot was taken, RFC 3339 in UTC (`2026-11-21T10:00:00Z`).
+    pub created_at: String,
+    /// The program that wrote the archive, e.g. `pgdump 0.1.0`.
+    pub tool: String,
+    /// Source server version as the server reports it (`server_version`).
+    pub server_version: String,
+    /// Source server version number (`server_version_num`, e.g. 150018).
+    pub server_version_num: u32,
+    /// Name of the dumped database.
+    pub database: String,
+    /// Encoding of all text in the archive (the dump's client encoding).
+    pub encoding: String,
+    /// Other settings a restore must know, by name (e.g. `standard_conforming_strings`).
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+/// Where an entry runs in a restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    /// Not tied to a section (comments, ACLs): runs right after what it depends on.
+    None,
+    /// Definitions needed before data can be loaded.
+    PreData,
+    /// Table contents, sequence values, large objects.
+    Data,
+    /// Indexes, constraints, triggers and everything better built after the data.
+    PostData,
+}
+
+impl Section {
+    /// The name used in listings and on the command line (`pre-data`, `data`, `post-data`, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::None => "none",
+            Section::PreData => "pre-data",
+            Section::Data => "data",
+            Section::PostData => "post-data",
+        }
+    }
+}
+
+/// One object to restore.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TocEntry {
+    /// Unique id within the archive.
+    pub id: EntryId,
+    /// Object kind as an upper-case tag, e.g. `TABLE`, `INDEX`, `FK CONSTRAINT`, `TABLE DATA`.
+    pub kind: String,
+    /// Restore section.
+    pub section: SectionField,
+    /// Schema of the object, unquoted; `None` for objects outside schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Display name, unquoted (e.g. `orders` or `orders orders_pkey`).
+    pub name: String,
+    /// Owning role, unquoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// SQL that creates the object (may hold several statements).
+    #[serde(default)]
+    pub create: String,
+    /// SQL that sets the owner; skipped by `--no-owner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alter_owner: Option<String>,
+    /// SQL that drops the object (used by `--clean`), written with `IF EXISTS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<String>,
+    /// Entries that must be restored before this one.
+    #[serde(default)]
+    pub deps: Vec<EntryId>,
+    /// For entries that carry data: how to load it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<TableData>,
+    /// Further properties by name (relkind, oid, tablespace, estimated size ...).
+    /// Readers ignore names they do not know.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
+}
+
+/// The section of an entry; a newtype so that `Default` is possible for [`TocEntry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SectionField(pub Section);
+
+impl Default for SectionField {
+    fn default() -> Self {
+        SectionField(Section::PreData)
+    }
+}
+
+impl From<Section> for SectionField {
+    fn from(s: Section) -> Self {
+        SectionField(s)
+    }
+}
+
+/// How the data of an entry is loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TableData {
+    /// What the frames of the streams contain.
+    pub kind: DataKind,
+    /// Quoted, schema-qualified COPY target (for `copy`), empty otherwise.
+    #[serde(default)]
+    pub target: String,
+    /// Quoted column names of the COPY column list, in stream order.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// COPY format of the stream contents.
+    #[serde(default)]
+    pub format: CopyFormat,
+    /// The streams holding the data, in order (a split table has several).
+    #[serde(default)]
+    pub streams: Vec<StreamId>,
+}
+
+/// What the frames of a data stream contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataKind {
+    /// COPY rows of one table (text or binary tuples without header or trailer).
+    #[default]
+    Copy,
+    /// Large object contents as records (see FORMAT.md, "large object stream").
+    LargeObjects,
+}
+
+/// COPY format of a table's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyFormat {
+    /// PostgreSQL text COPY format, one row per line.
+    #[default]
+    Text,
+    /// PostgreSQL binary COPY tuples (the restore side adds header and trailer).
+    Binary,
+}
+
+/// Declaration of a data stream.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StreamDecl {
+    /// Stream id (dense from 0).
+    pub id: StreamId,
+    /// The TOC entry whose data this stream holds.
+    pub entry: EntryId,
+    /// Position of this stream among the entry's streams (0-based).
+    #[serde(default)]
+    pub part: u32,
+    /// Human-readable description of the part (e.g. `pages [0,4096)`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// Size estimate made at dump time, in bytes (for scheduling before the index is known).
+    #[serde(default)]
+    pub est_bytes: u64,
+}
+
+impl Toc {
+    /// Find an entry by id.
+    pub fn entry(&self, id: EntryId) -> Option<&TocEntry> {
+        // Ids are dense and in order when written by pgdump; fall back to a scan otherwise.
+        let idx = usize::try_from(id).ok()?.checked_sub(1)?;
+        match self.entries.get(idx) {
+            Some(e) if e.id == id => Some(e),
+            _ => self.entries.iter().find(|e| e.id == id),
+        }
+    }
+
+    /// Find a stream declaration by id.
+    pub fn stream(&self, id: StreamId) -> Option<&StreamDecl> {
+        match self.streams.get(usize::try_from(id).ok()?) {
+            Some(s) if s.id == id => Some(s),
+            _ => self.streams.iter().find(|s| s.id == id),
+        }
+    }
+}
+
+impl TocEntry {
+    /// The section of this entry.
+    pub fn section(&self) -> Section {
+        self.section.0
+    }
+
+    /// `schema.name` or `name`, unquoted, for messages.
+    pub fn display_name(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("{s}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
