@@ -1,1 +1,23 @@
 //! pgdump-core: dump and restore PostgreSQL databases without pg_dump.
+//!
+//! Dump:  connect → session settings → snapshot (exported once, imported by every
+//! worker) → lock tables → read catalogs ([`catalog`]) → object graph and order
+//! ([`graph`]) → TOC → COPY each table, big ones split into ranges → frames →
+//! archive ([`pgdump_format`]) → seal.
+//!
+//! Restore: open the archive → verify → plan → pre-data → data frames on N
+//! connections → post-data → report.
+
+pub mod catalog;
+pub mod dump;
+pub mod error;
+pub mod filter;
+pub mod graph;
+mod keywords;
+pub mod options;
+pub mod quote;
+pub mod session;
+pub mod snapshot;
+
+pub use error::{CoreError, Result};
+pub use options::DumpOptions;

@@ -1,0 +1,187 @@
+//! Run every kind module against the snapshot and assemble the ordered graph.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::depend::{self, DepEdge};
+use super::{
+    aggregate, cast, class, collation, constraint, database, default_acl, domain, event_trigger,
+    extension, fdw, function, index, language, large_object, operator, policy, publication, rule,
+    schema, sequence, statistics, table, text_search, trigger, types, unsupported, view, Item,
+    Kind, Loader, Scope,
+};
+use crate::error::{CoreError, Result};
+use crate::graph::select::closure;
+use crate::graph::{order::order, Graph};
+
+type ItemsFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Item>>> + Send + 'a>>;
+
+/// Load every kind of object in scope as items. Queries run pipelined on the
+/// leader connection; tables must already be locked.
+pub async fn load_items(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> {
+    let futures: Vec<ItemsFuture<'_>> = vec![
+        Box::pin(schema::collect(l, scope)),
+        Box::pin(extension::collect(l, scope)),
+        Box::pin(types::collect(l, scope)),
+        Box::pin(domain::collect(l, scope)),
+        Box::pin(collation::collect(l, scope)),
+        Box::pin(cast::collect(l, scope)),
+        Box::pin(operator::collect(l, scope)),
+        Box::pin(text_search::collect(l, scope)),
+        Box::pin(language::collect(l, scope)),
+        Box::pin(table::collect(l, scope)),
+        Box::pin(constraint::collect(l, scope)),
+        Box::pin(index::collect(l, scope)),
+        Box::pin(sequence::collect(l, scope)),
+        Box::pin(view::collect(l, scope)),
+        Box::pin(function::collect(l, scope)),
+        Box::pin(aggregate::collect(l, scope)),
+        Box::pin(trigger::collect(l, scope)),
+        Box::pin(event_trigger::collect(l, scope)),
+        Box::pin(rule::collect(l, scope)),
+        Box::pin(policy::collect(l, scope)),
+        Box::pin(default_acl::collect(l, scope)),
+        Box::pin(fdw::collect(l, scope)),
+        Box::pin(publication::collect(l, scope)),
+        Box::pin(statistics::collect(l, scope)),
+        Box::pin(large_object::collect(l, scope)),
+        Box::pin(database::collect(l, scope)),
+    ];
+    let lists = futures::future::try_join_all(futures).await?;
+    Ok(lists.into_iter().flatten().collect())
+}
+
+/// Objects in scope that pgdump cannot reproduce.
+pub async fn unsupported_objects(l: &Loader<'_>, scope: &Scope) -> Result<Vec<String>> {
+    unsupported::census(l, scope).await
+}
+
+/// Load `pg_depend`.
+pub async fn load_edges(l: &Loader<'_>) -> Result<Vec<DepEdge>> {
+    depend::load(l).await
+}
+
+/// Build the dependency graph, apply the selection options and order it.
+pub fn assemble(items: Vec<Item>, edges: &[DepEdge], scope: &Scope) -> Result<Graph> {
+    check_unique_keys(&items)?;
+    let is_seq = |oid| scope.relation(oid).is_some_and(|r| r.relkind == 'S');
+    let graph = Graph::build(items, edges, |e| {
+        // An owned sequence's auto dependency on its column: the SEQUENCE OWNED BY
+        // item carries it (otherwise serial columns would make a loop).
+        e.deptype == 'a'
+            && e.from.class == class::PG_CLASS
+            && e.to.class == class::PG_CLASS
+            && is_seq(e.from.oid)
+    });
+    let graph = select(graph, scope)?;
+    let mut graph = order(graph)?;
+    if scope.opts.schema_only || scope.opts.data_only {
+        let keep: Vec<bool> = graph
+            .items
+            .iter()
+            .map(|i| {
+                let data = i.key.kind.section() == pgdump_format::Section::Data;
+                if scope.opts.data_only {
+                    data
+                } else {
+                    !data
+                }
+            })
+            .collect();
+        graph = graph.retain(&keep);
+    }
+    if scope.opts.no_owner {
+        for item in &mut graph.items {
+            item.alter_owner = None;
+        }
+    }
+    if scope.opts.no_privileges {
+        let keep: Vec<bool> = graph
+            .items
+            .iter()
+            .map(|i| !matches!(i.key.kind, Kind::Acl | Kind::DefaultAcl))
+            .collect();
+        graph = graph.retain(&keep);
+    }
+    Ok(graph)
+}
+
+/// `-t` (a relation with what it needs) and `-T` (leave out and cascade).
+fn select(graph: Graph, scope: &Scope) -> Result<Graph> {
+    let tables = &scope.opts.tables;
+    if tables.include.is_empty() {
+        return Ok(graph);
+    }
+    let mut roots: Vec<usize> = graph
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| {
+            it.primary
+                && it.key.obj.class == class::PG_CLASS
+                && scope
+                    .relation(it.key.obj.oid)
+                    .is_some_and(|r| r.dump && tables.include.iter().any(|p| p.matches(&r.schema, &r.name)))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if roots.is_empty() {
+        let pats: Vec<&str> = tables.include.iter().map(|p| p.text.as_str()).collect();
+        return Err(CoreError::Usage(format!(
+            "no matching tables were found for {}",
+            pats.join(", ")
+        )));
+    }
+    // A partitioned table comes with its partitions (that is where its rows are).
+    let mut i = 0;
+    while i < roots.len() {
+        let parent = graph.items[roots[i]].key.obj;
+        for (j, it) in graph.items.iter().enumerate() {
+            if it.key.kind == Kind::TableAttach
+                && it.deps.contains(&super::Dep::Obj(parent))
+            {
+                for d in &graph.deps[j] {
+                    let child = &graph.items[*d];
+                    if child.primary && child.key.obj != parent && !roots.contains(d) {
+                        roots.push(*d);
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    let sel = closure(&graph.items, &graph.deps, &roots);
+    for &i in &sel.left_out {
+        let it = &graph.items[i];
+        tracing::warn!(
+            "leaving out {} {}: it needs objects outside the selection",
+            it.key.kind.tag(),
+            it.name
+        );
+    }
+    Ok(graph.retain(&sel.keep))
+}
+
+fn check_unique_keys(items: &[Item]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    let mut primaries = std::collections::HashSet::new();
+    for it in items {
+        if !seen.insert(it.key) {
+            return Err(CoreError::Internal(format!(
+                "two items with the same key {:?} ({} {})",
+                it.key,
+                it.key.kind.tag(),
+                it.name
+            )));
+        }
+        if it.primary && !primaries.insert(it.key.obj) {
+            return Err(CoreError::Internal(format!(
+                "two primary items for {:?} ({} {})",
+                it.key.obj,
+                it.key.kind.tag(),
+                it.name
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! The catalog part of a dump: scope, locks, items, graph.
+
+use tokio_postgres::Client;
+
+use super::lock::lock_tables;
+use crate::catalog::load::{assemble, load_edges, load_items, unsupported_objects};
+use crate::catalog::{Loader, Relation, Scope, ServerVersion};
+use crate::error::{CoreError, QueryContext, Result};
+use crate::graph::Graph;
+use crate::options::DumpOptions;
+use crate::session;
+
+/// Everything read from the catalogs, ordered.
+#[derive(Debug)]
+pub struct CatalogDump {
+    /// Server version.
+    pub version: ServerVersion,
+    /// `server_version` text.
+    pub version_text: String,
+    /// Database name.
+    pub database: String,
+    /// Database encoding.
+    pub encoding: String,
+    /// The scope (schemas, relations) the dump covers.
+    pub scope: Scope,
+    /// Items in restore order with their dependencies.
+    pub graph: Graph,
+    /// Objects that could not be reproduced and were skipped (`--skip-unsupported`).
+    pub skipped: Vec<String>,
+}
+
+/// Read the catalog on a connection that is already set up and inside the dump
+/// transaction (leader snapshot).
+pub async fn read_in_snapshot(
+    client: &Client,
+    version: ServerVersion,
+    version_text: String,
+    opts: &DumpOptions,
+) -> Result<CatalogDump> {
+    let l = Loader { client, version };
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.current_database()::text, pg_catalog.pg_encoding_to_char(d.encoding)::text \
+             FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
+            &[],
+        )
+        .await
+        .context(|| "reading the database".to_string())?;
+    let database: String = row.get(0);
+    let encoding: String = row.get(1);
+
+    let scope = Scope::load(&l, opts).await?;
+    let mut to_lock: Vec<&Relation> = scope
+        .relations
+        .values()
+        .filter(|r| (r.dump || r.dump_data) && r.needs_lock())
+        .collect();
+    to_lock.sort_by_key(|r| r.oid);
+    lock_tables(client, &to_lock, opts.lock_wait_timeout).await?;
+
+    let (items, edges, unsupported) = futures::try_join!(
+        load_items(&l, &scope),
+        load_edges(&l),
+        unsupported_objects(&l, &scope)
+    )?;
+    if !unsupported.is_empty() && !opts.skip_unsupported {
+        return Err(CoreError::Unsupported {
+            objects: unsupported,
+        });
+    }
+    for u in &unsupported {
+        tracing::warn!("skipping {u}");
+    }
+    let graph = assemble(items, &edges, &scope)?;
+    Ok(CatalogDump {
+        version,
+        version_text,
+        database,
+        encoding,
+        scope,
+        graph,
+        skipped: unsupported,
+    })
+}
+
+/// Read the catalog of the database `client` is connected to, in a snapshot of
+/// its own (no data). For tools and tests; [`crate::dump::dump`] does this as part
+/// of a dump.
+pub async fn read_catalog(client: &Client, opts: &DumpOptions) -> Result<CatalogDump> {
+    let (version, text) = session::server_version(client).await?;
+    session::setup_dump(client, version).await?;
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await
+        .context(|| "starting the catalog transaction".to_string())?;
+    let res = read_in_snapshot(client, version, text, opts).await;
+    let _ = client.batch_execute("ROLLBACK").await;
+    res
+}
+
+/// The definitions of a graph as one SQL script (no data): every item's SQL in
+/// order, owners included. For tests and `pgdump sql`-like output.
+pub fn schema_sql(graph: &Graph) -> String {
+    let mut out = String::new();
+    for item in &graph.items {
+        if item.key.kind.section() == pgdump_format::Section::Data {
+            continue;
+        }
+        out.push_str(&format!(
+            "\n-- {} {}{}\n",
+            item.key.kind.tag(),
+            item.schema.as_deref().map(|s| format!("{s}.")).unwrap_or_default(),
+            item.name
+        ));
+        out.push_str(&item.create);
+        if let Some(o) = &item.alter_owner {
+            out.push_str(o);
+        }
+    }
+    out
+}
