@@ -1,9 +1,55 @@
-//! The pgdump archive format. See `FORMAT.md` for the byte layout.
-#![deny(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+//! The pgdump archive format: chunked, checksummed, compressed, single file, designed for
+//! parallel restore. `FORMAT.md` in this crate is the specification.
+//!
+//! ```text
+//! header | TOC (JSON, zstd) | frame | frame | ... | index | footer (32 bytes)
+//! ```
+//!
+//! * [`ArchiveWriter`] writes in one pass without seeks (files, pipes, uploads);
+//!   frames are encoded on any thread with [`EncodedFrame::encode`].
+//! * [`ArchiveReader`] reads at random through footer → index → TOC; `&self`, `Sync`.
+//! * [`StreamReader`] reads a pipe front to back and checks the index at the end.
+//!
+//! Every length is checked by a header CRC-32C before use, every payload by its own CRC-32C
+//! before any byte is handed out, and decompressed data by a second CRC-32C. Damage is
+//! reported as a typed [`FormatError`] naming the record and byte offset; this crate does
+//! not panic on any input (`clippy::panic`, `unwrap_used`, `expect_used` and
+//! `indexing_slicing` are denied outside tests; lengths use checked arithmetic).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::panic,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing
+    )
+)]
+#![deny(missing_docs)]
 
+pub mod checksum;
+pub mod codec;
+pub mod error;
+pub mod format;
+pub mod frame;
+pub mod lo;
+pub mod read;
+pub mod stats;
+pub mod stream;
 pub mod toc;
+pub mod write;
 
+pub use codec::{Codec, CodecKind};
+pub use error::{FormatError, FormatVersion};
+pub use format::footer::Footer;
+pub use format::header::HeaderInfo;
+pub use format::index::FrameEntry;
+pub use format::{DEFAULT_FRAME_SIZE, FORMAT_VERSION, MAX_FRAME_RAW, MAX_TOC_LEN};
+pub use frame::{EncodedFrame, Frame, FrameDecoder, FrameEncoder, FrameMeta, RawFrame};
+pub use read::{ArchiveReader, FrameLocation, ReadAt};
+pub use stats::{StreamStats, Summary, VerifyReport};
+pub use stream::StreamReader;
 pub use toc::{
     ArchiveInfo, CopyFormat, DataKind, EntryId, Section, SectionField, StreamDecl, StreamId,
     TableData, Toc, TocEntry,
 };
+pub use write::{ArchiveWriter, WriterOptions};

@@ -5,9 +5,11 @@
 //! newer minor version are ignored by an older reader. Semantics of the SQL it
 //! carries belong to pgdump-core; this crate only stores and validates it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::FormatError;
 
 /// Identifier of a TOC entry, unique within one archive (1-based, dense, in TOC order).
 pub type EntryId = u32;
@@ -218,5 +220,228 @@ impl TocEntry {
             Some(s) => format!("{s}.{}", self.name),
             None => self.name.clone(),
         }
+    }
+}
+
+impl Toc {
+    /// Checks the cross references of the TOC: entry ids unique; dependencies point at
+    /// existing entries, not at the entry itself, and form no cycle; stream ids dense
+    /// `0..n` in order; each stream's entry exists; the streams an entry's `data` lists
+    /// exist, point back to that entry, and are listed by one entry only.
+    ///
+    /// Run by the writer before anything is written and by both readers after the TOC is read.
+    pub fn validate(&self) -> Result<(), FormatError> {
+        let err = |m: String| Err(FormatError::Toc(m));
+        let mut pos: HashMap<EntryId, usize> = HashMap::with_capacity(self.entries.len());
+        for (i, e) in self.entries.iter().enumerate() {
+            if pos.insert(e.id, i).is_some() {
+                return err(format!("entry id {} is used twice", e.id));
+            }
+        }
+        for e in &self.entries {
+            for &d in &e.deps {
+                if d == e.id {
+                    return err(format!(
+                        "entry {} ({}) depends on itself",
+                        e.id,
+                        e.display_name()
+                    ));
+                }
+                if !pos.contains_key(&d) {
+                    return err(format!(
+                        "entry {} ({}) depends on entry {d}, which does not exist",
+                        e.id,
+                        e.display_name()
+                    ));
+                }
+            }
+        }
+        self.check_acyclic(&pos)?;
+        for (i, s) in self.streams.iter().enumerate() {
+            if usize::try_from(s.id).ok() != Some(i) {
+                return err(format!(
+                    "stream ids must be 0..{} in order; position {i} holds stream {}",
+                    self.streams.len(),
+                    s.id
+                ));
+            }
+            if !pos.contains_key(&s.entry) {
+                return err(format!(
+                    "stream {} belongs to entry {}, which does not exist",
+                    s.id, s.entry
+                ));
+            }
+        }
+        let mut listed = vec![false; self.streams.len()];
+        for e in &self.entries {
+            let Some(data) = &e.data else { continue };
+            for &sid in &data.streams {
+                let Some(decl) = self.stream(sid) else {
+                    return err(format!(
+                        "entry {} ({}) lists stream {sid}, which is not declared",
+                        e.id,
+                        e.display_name()
+                    ));
+                };
+                if decl.entry != e.id {
+                    return err(format!(
+                        "entry {} ({}) lists stream {sid}, which belongs to entry {}",
+                        e.id,
+                        e.display_name(),
+                        decl.entry
+                    ));
+                }
+                match usize::try_from(sid).ok().and_then(|i| listed.get_mut(i)) {
+                    Some(seen) if !*seen => *seen = true,
+                    _ => return err(format!("stream {sid} is listed twice")),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kahn's algorithm over the dependency edges.
+    fn check_acyclic(&self, pos: &HashMap<EntryId, usize>) -> Result<(), FormatError> {
+        let n = self.entries.len();
+        let mut indegree = vec![0usize; n];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, e) in self.entries.iter().enumerate() {
+            for d in &e.deps {
+                if let (Some(&j), Some(deg)) = (pos.get(d), indegree.get_mut(i)) {
+                    *deg += 1;
+                    if let Some(v) = dependents.get_mut(j) {
+                        v.push(i);
+                    }
+                }
+            }
+        }
+        let mut ready: Vec<usize> = (0..n).filter(|&i| indegree.get(i) == Some(&0)).collect();
+        let mut done = 0usize;
+        while let Some(j) = ready.pop() {
+            done += 1;
+            for &i in dependents.get(j).map(Vec::as_slice).unwrap_or_default() {
+                if let Some(deg) = indegree.get_mut(i) {
+                    *deg -= 1;
+                    if *deg == 0 {
+                        ready.push(i);
+                    }
+                }
+            }
+        }
+        if done < n {
+            let stuck = indegree
+                .iter()
+                .zip(&self.entries)
+                .find(|(d, _)| **d > 0)
+                .map(|(_, e)| format!("{} ({})", e.id, e.display_name()))
+                .unwrap_or_default();
+            return Err(FormatError::Toc(format!(
+                "dependencies form a cycle through entry {stuck}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The TOC as stored: compact JSON, fields in declaration order, maps sorted.
+    pub fn to_json(&self) -> Result<Vec<u8>, FormatError> {
+        serde_json::to_vec(self).map_err(|e| FormatError::Toc(format!("cannot serialize: {e}")))
+    }
+
+    /// Parses a stored TOC (unknown fields are ignored) without validating it.
+    pub fn from_json(json: &[u8]) -> Result<Toc, FormatError> {
+        serde_json::from_slice(json).map_err(|e| FormatError::Toc(format!("bad JSON: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: EntryId, deps: &[EntryId]) -> TocEntry {
+        TocEntry {
+            id,
+            kind: "TABLE".into(),
+            name: format!("t{id}"),
+            deps: deps.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn data_entry(id: EntryId, streams: &[StreamId]) -> TocEntry {
+        TocEntry {
+            data: Some(TableData {
+                streams: streams.to_vec(),
+                ..Default::default()
+            }),
+            kind: "TABLE DATA".into(),
+            ..entry(id, &[])
+        }
+    }
+
+    fn decl(id: StreamId, entry: EntryId) -> StreamDecl {
+        StreamDecl {
+            id,
+            entry,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn valid() {
+        let toc = Toc {
+            entries: vec![entry(1, &[]), entry(2, &[1]), data_entry(3, &[0, 1])],
+            streams: vec![decl(0, 3), decl(1, 3)],
+            ..Default::default()
+        };
+        toc.validate().unwrap();
+        Toc::default().validate().unwrap();
+        let json = toc.to_json().unwrap();
+        assert_eq!(Toc::from_json(&json).unwrap(), toc);
+    }
+
+    #[test]
+    fn invalid() {
+        let cases = [
+            (vec![entry(1, &[]), entry(1, &[])], vec![], "twice"),
+            (vec![entry(1, &[5])], vec![], "does not exist"),
+            (vec![entry(1, &[1])], vec![], "itself"),
+            (
+                vec![entry(1, &[3]), entry(2, &[1]), entry(3, &[2])],
+                vec![],
+                "cycle",
+            ),
+            (vec![entry(1, &[])], vec![decl(1, 1)], "0..1"),
+            (vec![entry(1, &[])], vec![decl(0, 2)], "does not exist"),
+            (vec![data_entry(1, &[3])], vec![decl(0, 1)], "not declared"),
+            (
+                vec![data_entry(1, &[0]), data_entry(2, &[0])],
+                vec![decl(0, 1)],
+                "belongs to entry 1",
+            ),
+            (
+                vec![data_entry(1, &[0, 0])],
+                vec![decl(0, 1)],
+                "listed twice",
+            ),
+        ];
+        for (entries, streams, msg) in cases {
+            let toc = Toc {
+                entries,
+                streams,
+                ..Default::default()
+            };
+            match toc.validate() {
+                Err(FormatError::Toc(m)) => assert!(m.contains(msg), "{m} / {msg}"),
+                other => panic!("{other:?} / {msg}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let json =
+            br#"{"info":{"created_at":"","tool":"","server_version":"","server_version_num":0,
+            "database":"","encoding":"","future":1},"entries":[],"streams":[],"future_top":[1,2]}"#;
+        assert_eq!(Toc::from_json(json).unwrap(), Toc::default());
     }
 }
