@@ -189,7 +189,7 @@ pub fn rows(seed: u64, n: usize) -> Vec<u8> {
         out.extend_from_slice(
             format!(
                 "{}\tname-{}\t2026-01-{:02} 10:00:00+00\n",
-                seed * 1000 + i as u64,
+                seed.wrapping_mul(1000).wrapping_add(i as u64),
                 i % 17,
                 i % 28 + 1
             )
