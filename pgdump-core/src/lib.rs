@@ -9,15 +9,24 @@
 //! connections → post-data → report.
 
 pub mod catalog;
+pub mod conn;
+pub mod copy_data;
 pub mod dump;
 pub mod error;
 pub mod filter;
 pub mod graph;
 mod keywords;
 pub mod options;
+pub mod progress;
 pub mod quote;
 pub mod session;
 pub mod snapshot;
 
+pub use conn::ConnConfig;
+pub use dump::{dump, DumpSummary, Output};
 pub use error::{CoreError, Result};
 pub use options::DumpOptions;
+pub use tokio_util::sync::CancellationToken;
+
+/// Name of this program, used as `application_name` and in archive headers.
+pub const TOOL_NAME: &str = "pgdump";

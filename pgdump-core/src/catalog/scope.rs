@@ -22,7 +22,7 @@ pub struct Namespace {
 }
 
 /// A relation (table, view, sequence, matview, foreign table, composite type's relation).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Relation {
     /// OID.
     pub oid: Oid,

@@ -3,5 +3,11 @@
 
 mod catalog;
 pub mod lock;
+pub mod output;
+pub mod plan;
+mod run;
+pub mod toc;
 
 pub use catalog::{read_catalog, read_in_snapshot, schema_sql, CatalogDump};
+pub use output::Output;
+pub use run::{dump, DumpSummary};

@@ -1,0 +1,355 @@
+//! COPY data, format-aware but I/O-free: splitting a COPY stream into rows,
+//! cutting rows into frames, and the binary COPY header and trailer.
+//!
+//! Text COPY rows end with an unescaped newline (newlines inside values are
+//! written as `\n`). Binary COPY tuples are a 16-bit field count followed by
+//! (32-bit length, bytes) per field, length -1 for NULL; the stream starts with
+//! a 19-byte header (plus extension area) and ends with a -1 field count.
+//! Frames hold whole rows only, so any frame can be loaded on its own.
+
+use pgdump_format::CopyFormat;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Signature at the start of a binary COPY stream.
+pub const BINARY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+
+/// The binary COPY header we send before the tuples of a frame (no OIDs, no extension).
+pub fn binary_header() -> Vec<u8> {
+    let mut h = Vec::with_capacity(19);
+    h.extend_from_slice(BINARY_SIGNATURE);
+    h.extend_from_slice(&0u32.to_be_bytes());
+    h.extend_from_slice(&0u32.to_be_bytes());
+    h
+}
+
+/// The binary COPY trailer.
+pub const BINARY_TRAILER: [u8; 2] = [0xff, 0xff];
+
+/// Hash of one row, as summed into content hashes. The archive's per-stream
+/// content hash is the wrapping sum of the hashes of its rows, so it does not
+/// depend on row order and a restored table can be checked against it.
+pub fn row_hash(row: &[u8]) -> u64 {
+    xxh3_64(row)
+}
+
+/// Rows whose bytes are ready, with their count and summed hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chunk {
+    /// Whole rows, in COPY format (no binary header/trailer).
+    pub data: Vec<u8>,
+    /// Number of rows.
+    pub rows: u64,
+    /// Wrapping sum of the rows' hashes.
+    pub hash: u64,
+}
+
+/// What went wrong with a COPY stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CopyDataError {
+    /// The binary stream does not start with the COPY signature.
+    #[error("binary COPY data does not start with the PGCOPY signature")]
+    BadSignature,
+    /// The stream ended in the middle of a row.
+    #[error("COPY data ends in the middle of a row ({0} bytes left over)")]
+    Incomplete(usize),
+    /// A binary tuple is malformed.
+    #[error("malformed binary COPY tuple: {0}")]
+    Malformed(String),
+    /// Data after the binary trailer.
+    #[error("data after the end of binary COPY data")]
+    AfterTrailer,
+}
+
+/// Cuts a COPY stream (as received, in any pieces) into frames of whole rows.
+#[derive(Debug)]
+pub struct Chunker {
+    format: CopyFormat,
+    frame_size: usize,
+    cur: Chunk,
+    pending: Vec<u8>,
+    header_done: bool,
+    done: bool,
+}
+
+impl Chunker {
+    /// A chunker for COPY output (binary output starts with a header).
+    pub fn new(format: CopyFormat, frame_size: usize) -> Self {
+        Self::with_header(format, frame_size, true)
+    }
+
+    /// A chunker for rows without a binary header (archive frames, text).
+    pub fn rows_only(format: CopyFormat, frame_size: usize) -> Self {
+        Self::with_header(format, frame_size, false)
+    }
+
+    fn with_header(format: CopyFormat, frame_size: usize, header: bool) -> Self {
+        Chunker {
+            format,
+            frame_size: frame_size.max(1),
+            cur: Chunk {
+                data: Vec::with_capacity(frame_size.min(64 << 20)),
+                ..Chunk::default()
+            },
+            pending: Vec::new(),
+            header_done: !(header && format == CopyFormat::Binary),
+            done: false,
+        }
+    }
+
+    /// Feed the next piece of the stream; full frames are appended to `out`.
+    pub fn push(&mut self, piece: &[u8], out: &mut Vec<Chunk>) -> Result<(), CopyDataError> {
+        if self.pending.is_empty() {
+            let used = self.consume(piece, out)?;
+            if let Some(rest) = piece.get(used..) {
+                self.pending.extend_from_slice(rest);
+            }
+        } else {
+            let mut buf = std::mem::take(&mut self.pending);
+            buf.extend_from_slice(piece);
+            let used = self.consume(&buf, out)?;
+            buf.drain(..used);
+            self.pending = buf;
+        }
+        Ok(())
+    }
+
+    /// End of stream: the last, partial frame (if it holds any row).
+    pub fn finish(mut self) -> Result<Option<Chunk>, CopyDataError> {
+        if !self.pending.is_empty() {
+            return Err(CopyDataError::Incomplete(self.pending.len()));
+        }
+        if !self.header_done {
+            // An empty binary stream still has a header; none at all is malformed.
+            return Err(CopyDataError::Incomplete(0));
+        }
+        Ok(if self.cur.rows > 0 || !self.cur.data.is_empty() {
+            Some(std::mem::take(&mut self.cur))
+        } else {
+            None
+        })
+    }
+
+    /// Consume as many whole rows from `buf` as possible; returns bytes used.
+    fn consume(&mut self, buf: &[u8], out: &mut Vec<Chunk>) -> Result<usize, CopyDataError> {
+        let mut pos = 0usize;
+        if !self.header_done {
+            // Header: signature, flags, extension length, extension.
+            if buf.len() < 19 {
+                return Ok(0);
+            }
+            if buf.get(..11) != Some(&BINARY_SIGNATURE[..]) {
+                return Err(CopyDataError::BadSignature);
+            }
+            let ext = be_u32(buf, 15).unwrap_or(0) as usize;
+            if buf.len() < 19 + ext {
+                return Ok(0);
+            }
+            pos = 19 + ext;
+            self.header_done = true;
+        }
+        loop {
+            let rest = buf.get(pos..).unwrap_or(&[]);
+            if rest.is_empty() {
+                return Ok(pos);
+            }
+            if self.done {
+                return Err(CopyDataError::AfterTrailer);
+            }
+            let row_len = match self.format {
+                CopyFormat::Text => match rest.iter().position(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None => return Ok(pos),
+                },
+                CopyFormat::Binary => match binary_tuple_len(rest)? {
+                    TupleLen::Need => return Ok(pos),
+                    TupleLen::Trailer => {
+                        self.done = true;
+                        pos += 2;
+                        continue;
+                    }
+                    TupleLen::Tuple(n) => n,
+                },
+            };
+            let row = rest.get(..row_len).unwrap_or(&[]);
+            self.cur.data.extend_from_slice(row);
+            self.cur.rows += 1;
+            self.cur.hash = self.cur.hash.wrapping_add(row_hash(row));
+            pos += row_len;
+            if self.cur.data.len() >= self.frame_size {
+                out.push(std::mem::replace(
+                    &mut self.cur,
+                    Chunk {
+                        data: Vec::with_capacity(self.frame_size.min(64 << 20)),
+                        ..Chunk::default()
+                    },
+                ));
+            }
+        }
+    }
+}
+
+enum TupleLen {
+    Need,
+    Trailer,
+    Tuple(usize),
+}
+
+fn be_u32(b: &[u8], at: usize) -> Option<u32> {
+    let s: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+    Some(u32::from_be_bytes(s))
+}
+
+fn binary_tuple_len(b: &[u8]) -> Result<TupleLen, CopyDataError> {
+    let Some(cnt) = b.get(..2) else {
+        return Ok(TupleLen::Need);
+    };
+    let fields = i16::from_be_bytes([cnt[0], cnt[1]]);
+    if fields == -1 {
+        return Ok(TupleLen::Trailer);
+    }
+    if fields < 0 {
+        return Err(CopyDataError::Malformed(format!("field count {fields}")));
+    }
+    let mut pos = 2usize;
+    for _ in 0..fields {
+        let Some(len) = be_u32(b, pos) else {
+            return Ok(TupleLen::Need);
+        };
+        pos += 4;
+        let len = len as i32;
+        if len == -1 {
+            continue;
+        }
+        if len < 0 {
+            return Err(CopyDataError::Malformed(format!("field length {len}")));
+        }
+        pos = pos
+            .checked_add(len as usize)
+            .ok_or_else(|| CopyDataError::Malformed("field length overflow".into()))?;
+        if pos > b.len() {
+            return Ok(TupleLen::Need);
+        }
+    }
+    Ok(TupleLen::Tuple(pos))
+}
+
+/// Split frame data into rows (for re-hashing a restored table or a frame).
+pub fn for_each_row(
+    format: CopyFormat,
+    data: &[u8],
+    mut f: impl FnMut(&[u8]),
+) -> Result<(), CopyDataError> {
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let rest = data.get(pos..).unwrap_or(&[]);
+        let n = match format {
+            CopyFormat::Text => match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None => return Err(CopyDataError::Incomplete(rest.len())),
+            },
+            CopyFormat::Binary => match binary_tuple_len(rest)? {
+                TupleLen::Tuple(n) => n,
+                TupleLen::Need => return Err(CopyDataError::Incomplete(rest.len())),
+                TupleLen::Trailer => return Err(CopyDataError::AfterTrailer),
+            },
+        };
+        f(rest.get(..n).unwrap_or(&[]));
+        pos += n;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(format: CopyFormat, frame: usize, pieces: &[&[u8]]) -> Result<Vec<Chunk>, CopyDataError> {
+        let mut c = Chunker::new(format, frame);
+        let mut out = Vec::new();
+        for p in pieces {
+            c.push(p, &mut out)?;
+        }
+        out.extend(c.finish()?);
+        Ok(out)
+    }
+
+    #[test]
+    fn text_rows_in_frames() {
+        let out = run(CopyFormat::Text, 8, &[b"a\tb\n", b"c\td\n", b"e\n"]).unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].data, b"a\tb\nc\td\n");
+        assert_eq!(out[0].rows, 2);
+        assert_eq!(out[1].data, b"e\n");
+        assert_eq!(out[0].hash, row_hash(b"a\tb\n").wrapping_add(row_hash(b"c\td\n")));
+    }
+
+    #[test]
+    fn text_rows_split_across_pieces() {
+        let out = run(CopyFormat::Text, 1 << 20, &[b"ab", b"c\nde", b"f\n"]).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].data, b"abc\ndef\n");
+        assert_eq!(out[0].rows, 2);
+        assert!(matches!(run(CopyFormat::Text, 10, &[b"abc"]), Err(CopyDataError::Incomplete(3))));
+    }
+
+    fn tuple(fields: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut v = (fields.len() as i16).to_be_bytes().to_vec();
+        for f in fields {
+            match f {
+                None => v.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(b) => {
+                    v.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                    v.extend_from_slice(b);
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn binary_header_tuples_trailer() {
+        let t1 = tuple(&[Some(b"\0\0\0\x01"), None]);
+        let t2 = tuple(&[Some(b"xyz"), Some(b"")]);
+        let mut stream = binary_header();
+        stream.extend_from_slice(&t1);
+        stream.extend_from_slice(&t2);
+        stream.extend_from_slice(&BINARY_TRAILER);
+        // every split point
+        for cut in 0..stream.len() {
+            let out = run(CopyFormat::Binary, 1 << 20, &[&stream[..cut], &stream[cut..]]).unwrap();
+            assert_eq!(out.len(), 1, "cut {cut}");
+            assert_eq!(out[0].rows, 2);
+            assert_eq!(out[0].data, [t1.clone(), t2.clone()].concat());
+        }
+        let mut rows = Vec::new();
+        for_each_row(CopyFormat::Binary, &out_data(&t1, &t2), |r| rows.push(r.to_vec())).unwrap();
+        assert_eq!(rows, vec![t1, t2]);
+    }
+
+    fn out_data(a: &[u8], b: &[u8]) -> Vec<u8> {
+        [a, b].concat()
+    }
+
+    #[test]
+    fn binary_errors() {
+        assert_eq!(run(CopyFormat::Binary, 10, &[b"NOTCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0"]), Err(CopyDataError::BadSignature));
+        let mut s = binary_header();
+        s.extend_from_slice(&BINARY_TRAILER);
+        s.push(0);
+        assert_eq!(run(CopyFormat::Binary, 10, &[&s]), Err(CopyDataError::AfterTrailer));
+        let mut empty = binary_header();
+        empty.extend_from_slice(&BINARY_TRAILER);
+        assert_eq!(run(CopyFormat::Binary, 10, &[&empty]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn zero_column_rows() {
+        // A table without columns: text rows are empty lines, binary tuples have 0 fields.
+        let out = run(CopyFormat::Text, 100, &[b"\n", b"\n"]).unwrap();
+        assert_eq!(out[0].rows, 2);
+        let mut s = binary_header();
+        s.extend_from_slice(&tuple(&[]));
+        s.extend_from_slice(&BINARY_TRAILER);
+        assert_eq!(run(CopyFormat::Binary, 100, &[&s]).unwrap()[0].rows, 1);
+    }
+}

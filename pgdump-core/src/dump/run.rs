@@ -1,0 +1,457 @@
+//! Running a dump: leader snapshot, catalog, plan, then the data phase on N
+//! connections feeding one archive writer.
+//!
+//! Data path per worker: COPY OUT (async) → [`Chunker`] (whole rows, frame
+//! sized) → bounded channel → the worker's encoder thread (compression and
+//! checksums off the async threads) → bounded channel → the writer thread
+//! (appends frames to the archive). Peak memory is about
+//! `(4 × jobs + 2) × frame_size`, whatever the size of the database.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::StreamExt;
+use pgdump_format::{
+    ArchiveInfo, ArchiveWriter, CopyFormat, EncodedFrame, FrameEncoder, FrameMeta, StreamId,
+    Summary,
+};
+use tokio::sync::mpsc;
+use tokio_postgres::Client;
+use tokio_util::sync::CancellationToken;
+
+use super::output::Output;
+use super::plan::{self, KeyBounds, Unit, Work};
+use super::{read_in_snapshot, toc};
+use crate::catalog::Oid;
+use crate::conn::{connect, ConnConfig};
+use crate::copy_data::{row_hash, Chunk, Chunker};
+use crate::error::{CoreError, QueryContext, Result};
+use crate::options::DumpOptions;
+use crate::progress::{Event, SharedObserver};
+use crate::quote::{ident, qualify};
+use crate::snapshot::{self, LeaderSnapshot};
+use crate::{session, TOOL_NAME};
+
+/// What a finished dump reports.
+#[derive(Debug, Clone)]
+pub struct DumpSummary {
+    /// The archive writer's summary (streams, frames, rows, bytes).
+    pub archive: Summary,
+    /// Number of TOC entries.
+    pub entries: usize,
+    /// Objects skipped because pgdump cannot reproduce them (`--skip-unsupported`).
+    pub skipped: Vec<String>,
+    /// Where the archive was written (files only).
+    pub path: Option<std::path::PathBuf>,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+}
+
+/// Dump the database `conn` points at into `output`.
+///
+/// # Cancel safety
+/// Cancelling `cancel` (or dropping the future) stops every worker; a file
+/// output is removed, a stream output is left unsealed (readers reject it).
+pub async fn dump(
+    conn: &ConnConfig,
+    opts: &DumpOptions,
+    output: Output,
+    observer: SharedObserver,
+    cancel: CancellationToken,
+) -> Result<DumpSummary> {
+    opts.validate()?;
+    opts.writer.validate()?;
+    let started = Instant::now();
+    let leader = connect(conn, TOOL_NAME).await?;
+    let (version, version_text) = session::server_version(&leader).await?;
+    session::setup_dump(&leader, version).await?;
+    let snap =
+        snapshot::begin_leader(&leader, opts.serializable_deferrable, opts.snapshot.as_deref())
+            .await?;
+
+    observer.event(&Event::Phase { name: "catalog" });
+    let cat = read_in_snapshot(&leader, version, version_text.clone(), opts).await?;
+    let bounds = key_bounds(&leader, &cat.graph, opts, version).await?;
+    let units = plan::plan(&cat.graph, opts, version, &bounds);
+    let info = ArchiveInfo {
+        created_at: toc::now_rfc3339(),
+        tool: format!("{TOOL_NAME} {}", env!("CARGO_PKG_VERSION")),
+        server_version: version_text,
+        server_version_num: version.0,
+        database: cat.database.clone(),
+        encoding: "UTF8".to_string(),
+        settings: [
+            ("standard_conforming_strings".to_string(), "on".to_string()),
+            ("source_encoding".to_string(), cat.encoding.clone()),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let toc = toc::build(&cat.graph, &units, info);
+    observer.event(&Event::Planned {
+        items: toc.entries.len(),
+        streams: units.len(),
+        est_bytes: units.iter().map(|u| u.est_bytes).sum(),
+    });
+
+    let mut out = output.open()?;
+    let pending = out.file.take();
+    let (frame_tx, frame_rx) = std::sync::mpsc::sync_channel::<EncodedFrame>(opts.jobs * 2 + 2);
+    let wopts = opts.writer.clone();
+    let writer = std::thread::Builder::new()
+        .name("pgdump-writer".into())
+        .spawn(move || -> Result<Summary> {
+            let mut w = ArchiveWriter::new(out.writer, &toc, wopts)?;
+            for f in frame_rx {
+                w.write_frame(&f)?;
+            }
+            let (summary, mut sink) = w.finish()?;
+            std::io::Write::flush(&mut sink)
+                .map_err(|e| CoreError::io("flushing the archive", e))?;
+            Ok(summary)
+        })
+        .map_err(|e| CoreError::io("starting the archive writer thread", e))?;
+
+    observer.event(&Event::Phase { name: "data" });
+    let data_res = run_units(
+        conn,
+        leader,
+        &snap,
+        units,
+        opts,
+        frame_tx,
+        observer.clone(),
+        cancel,
+    )
+    .await;
+    let writer_res = writer
+        .join()
+        .map_err(|_| CoreError::Internal("archive writer thread panicked".into()))?;
+    // A writer failure (disk full ...) is the root cause of any worker's "channel closed".
+    let summary = match (data_res, writer_res) {
+        (_, Err(e)) => return Err(e),
+        (Err(e), Ok(_)) => return Err(e),
+        (Ok(()), Ok(s)) => s,
+    };
+    let path = match pending {
+        Some(p) => Some(p.commit()?),
+        None => None,
+    };
+    Ok(DumpSummary {
+        archive: summary,
+        entries: cat.graph.items.len(),
+        skipped: cat.skipped,
+        path,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Min and max of the integer key of tables split by key (servers < 14).
+async fn key_bounds(
+    client: &Client,
+    graph: &crate::graph::Graph,
+    opts: &DumpOptions,
+    version: crate::catalog::ServerVersion,
+) -> Result<KeyBounds> {
+    let mut bounds = HashMap::new();
+    for src in plan::needs_key_bounds(graph, opts, version) {
+        let Some(key) = &src.int_key else { continue };
+        let k = ident(key);
+        let sql = format!(
+            "SELECT min({k})::int8, max({k})::int8 FROM ONLY {}",
+            qualify(&src.schema, &src.name)
+        );
+        let row = client
+            .query_one(&sql, &[])
+            .await
+            .context(|| format!("reading key range of {}.{}", src.schema, src.name))?;
+        if let (Some(lo), Some(hi)) = (row.get::<_, Option<i64>>(0), row.get::<_, Option<i64>>(1)) {
+            bounds.insert(src.relid, (lo, hi));
+        }
+    }
+    Ok(bounds)
+}
+
+type RawFrameMsg = (StreamId, u32, Chunk);
+
+/// Run every unit on `opts.jobs` connections (the leader is the first).
+#[allow(clippy::too_many_arguments)]
+async fn run_units(
+    conn: &ConnConfig,
+    leader: Client,
+    snap: &LeaderSnapshot,
+    units: Vec<Unit>,
+    opts: &DumpOptions,
+    frame_tx: std::sync::mpsc::SyncSender<EncodedFrame>,
+    observer: SharedObserver,
+    cancel: CancellationToken,
+) -> Result<()> {
+    let order = plan::schedule(&units);
+    let units = Arc::new(units);
+    let queue = Arc::new(Mutex::new(order.into_iter().collect::<VecDeque<usize>>()));
+    let jobs = opts.jobs.max(1).min(units.len().max(1));
+    let stop = cancel.child_token();
+
+    // Worker connections (besides the leader) import the leader's snapshot.
+    let mut clients = vec![(leader, true)];
+    for _ in 1..jobs {
+        let c = connect(conn, TOOL_NAME).await?;
+        let (version, _) = session::server_version(&c).await?;
+        session::setup_dump(&c, version).await?;
+        snapshot::import(&c, snap).await?;
+        clients.push((c, false));
+    }
+
+    let mut set = tokio::task::JoinSet::new();
+    let mut leader_slot = None;
+    for (i, (client, is_leader)) in clients.into_iter().enumerate() {
+        let (raw_tx, raw_rx) = mpsc::channel::<RawFrameMsg>(2);
+        let codec = opts.writer.codec;
+        let ftx = frame_tx.clone();
+        let encoder = std::thread::Builder::new()
+            .name(format!("pgdump-encode-{i}"))
+            .spawn(move || encode_loop(raw_rx, ftx, codec))
+            .map_err(|e| CoreError::io("starting an encoder thread", e))?;
+        let ctx = WorkerCtx {
+            units: units.clone(),
+            queue: queue.clone(),
+            frame_size: opts.writer.frame_size,
+            observer: observer.clone(),
+            stop: stop.clone(),
+            is_leader,
+        };
+        set.spawn(async move {
+            let res = worker(&client, &ctx, &raw_tx).await;
+            drop(raw_tx);
+            let enc = tokio::task::spawn_blocking(move || encoder.join())
+                .await
+                .map_err(|e| CoreError::Internal(e.to_string()))?
+                .map_err(|_| CoreError::Internal("encoder thread panicked".into()))?;
+            if res.is_err() {
+                ctx.stop.cancel();
+            }
+            // An encoder error is the cause of a worker's send failure.
+            enc.and(res).map(|()| (client, is_leader))
+        });
+    }
+    drop(frame_tx);
+
+    let mut first_err: Option<CoreError> = None;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(Ok((client, true))) => leader_slot = Some(client),
+            Ok(Ok((_, false))) => {}
+            Ok(Err(e)) => {
+                stop.cancel();
+                if first_err.is_none() || matches!(first_err, Some(CoreError::Cancelled)) {
+                    first_err = Some(e);
+                }
+            }
+            Err(e) => {
+                stop.cancel();
+                first_err.get_or_insert(CoreError::Internal(format!("dump worker failed: {e}")));
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    if cancel.is_cancelled() {
+        return Err(CoreError::Cancelled);
+    }
+    if let Some(leader) = leader_slot {
+        // The snapshot transaction is read-only; end it cleanly.
+        leader
+            .batch_execute("COMMIT")
+            .await
+            .context(|| "ending the dump transaction".to_string())?;
+    }
+    Ok(())
+}
+
+struct WorkerCtx {
+    units: Arc<Vec<Unit>>,
+    queue: Arc<Mutex<VecDeque<usize>>>,
+    frame_size: usize,
+    observer: SharedObserver,
+    stop: CancellationToken,
+    is_leader: bool,
+}
+
+impl WorkerCtx {
+    fn next(&self) -> Option<usize> {
+        self.queue.lock().ok()?.pop_front()
+    }
+}
+
+async fn worker(client: &Client, ctx: &WorkerCtx, raw_tx: &mpsc::Sender<RawFrameMsg>) -> Result<()> {
+    while let Some(u) = ctx.next() {
+        if ctx.stop.is_cancelled() {
+            return Err(CoreError::Cancelled);
+        }
+        let unit = &ctx.units[u];
+        ctx.observer.event(&Event::StreamStarted {
+            object: unit.label.clone(),
+        });
+        let (rows, bytes) = match &unit.work {
+            Work::Copy {
+                lock_sql,
+                copy_sql,
+                format,
+            } => {
+                if !ctx.is_leader {
+                    client
+                        .batch_execute(lock_sql)
+                        .await
+                        .context(|| format!("locking {}", unit.label))?;
+                }
+                copy_unit(client, ctx, unit, copy_sql, *format, raw_tx).await?
+            }
+            Work::LargeObjects(oids) => lo_unit(client, ctx, unit, oids, raw_tx).await?,
+        };
+        ctx.observer.event(&Event::StreamFinished {
+            object: unit.label.clone(),
+            rows,
+            bytes,
+        });
+    }
+    Ok(())
+}
+
+async fn send_chunk(
+    ctx: &WorkerCtx,
+    raw_tx: &mpsc::Sender<RawFrameMsg>,
+    stream: StreamId,
+    seq: &mut u32,
+    chunk: Chunk,
+) -> Result<()> {
+    ctx.observer.event(&Event::Data {
+        bytes: chunk.data.len() as u64,
+        rows: chunk.rows,
+    });
+    raw_tx
+        .send((stream, *seq, chunk))
+        .await
+        .map_err(|_| CoreError::Internal("archive encoder stopped".into()))?;
+    *seq += 1;
+    Ok(())
+}
+
+async fn copy_unit(
+    client: &Client,
+    ctx: &WorkerCtx,
+    unit: &Unit,
+    sql: &str,
+    format: CopyFormat,
+    raw_tx: &mpsc::Sender<RawFrameMsg>,
+) -> Result<(u64, u64)> {
+    let stream = client
+        .copy_out(sql)
+        .await
+        .context(|| format!("COPY {}", unit.label))?;
+    futures::pin_mut!(stream);
+    let mut chunker = Chunker::new(format, ctx.frame_size);
+    let mut ready = Vec::new();
+    let mut seq = 0u32;
+    let (mut rows, mut bytes) = (0u64, 0u64);
+    loop {
+        let next = tokio::select! {
+            _ = ctx.stop.cancelled() => return Err(CoreError::Cancelled),
+            n = stream.next() => n,
+        };
+        let Some(piece) = next else { break };
+        let piece = piece.context(|| format!("COPY {}", unit.label))?;
+        chunker.push(&piece, &mut ready).map_err(|e| CoreError::Data {
+            object: unit.label.clone(),
+            detail: e.to_string(),
+        })?;
+        for chunk in ready.drain(..) {
+            rows += chunk.rows;
+            bytes += chunk.data.len() as u64;
+            send_chunk(ctx, raw_tx, unit.stream, &mut seq, chunk).await?;
+        }
+    }
+    if let Some(chunk) = chunker.finish().map_err(|e| CoreError::Data {
+        object: unit.label.clone(),
+        detail: e.to_string(),
+    })? {
+        rows += chunk.rows;
+        bytes += chunk.data.len() as u64;
+        send_chunk(ctx, raw_tx, unit.stream, &mut seq, chunk).await?;
+    }
+    Ok((rows, bytes))
+}
+
+/// Bytes read from a large object per round trip.
+const LO_PIECE: i32 = 1 << 20;
+
+async fn lo_unit(
+    client: &Client,
+    ctx: &WorkerCtx,
+    unit: &Unit,
+    oids: &[Oid],
+    raw_tx: &mpsc::Sender<RawFrameMsg>,
+) -> Result<(u64, u64)> {
+    let stmt = client
+        .prepare("SELECT pg_catalog.lo_get($1::pg_catalog.oid, $2::int8, $3::int4)")
+        .await
+        .context(|| "preparing large object reads".to_string())?;
+    let mut cur = Chunk::default();
+    let mut seq = 0u32;
+    let (mut records, mut bytes) = (0u64, 0u64);
+    for &oid in oids {
+        let mut offset: i64 = 0;
+        loop {
+            if ctx.stop.is_cancelled() {
+                return Err(CoreError::Cancelled);
+            }
+            let row = client
+                .query_one(&stmt, &[&oid, &offset, &LO_PIECE])
+                .await
+                .context(|| format!("reading large object {oid}"))?;
+            let data: Vec<u8> = row.get(0);
+            if data.is_empty() {
+                break;
+            }
+            let start = cur.data.len();
+            pgdump_format::lo::encode_record(&mut cur.data, oid, offset as u64, &data)?;
+            let rec = cur.data.get(start..).unwrap_or(&[]);
+            cur.hash = cur.hash.wrapping_add(row_hash(rec));
+            cur.rows += 1;
+            records += 1;
+            bytes += data.len() as u64;
+            offset += data.len() as i64;
+            if cur.data.len() >= ctx.frame_size {
+                send_chunk(ctx, raw_tx, unit.stream, &mut seq, std::mem::take(&mut cur)).await?;
+            }
+            if data.len() < LO_PIECE as usize {
+                break;
+            }
+        }
+    }
+    if cur.rows > 0 {
+        send_chunk(ctx, raw_tx, unit.stream, &mut seq, cur).await?;
+    }
+    Ok((records, bytes))
+}
+
+fn encode_loop(
+    mut rx: mpsc::Receiver<RawFrameMsg>,
+    tx: std::sync::mpsc::SyncSender<EncodedFrame>,
+    codec: pgdump_format::Codec,
+) -> Result<()> {
+    let mut enc = FrameEncoder::new();
+    while let Some((stream, seq, chunk)) = rx.blocking_recv() {
+        let meta = FrameMeta {
+            rows: chunk.rows,
+            content_hash: chunk.hash,
+        };
+        let frame = enc.encode_owned(stream, seq, chunk.data, codec, meta)?;
+        if tx.send(frame).is_err() {
+            // The writer stopped; its own error is reported.
+            return Ok(());
+        }
+    }
+    Ok(())
+}
