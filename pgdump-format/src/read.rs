@@ -312,9 +312,19 @@ impl<R: ReadAt> ArchiveReader<R> {
         let name = || frame_name(entry.stream, entry.seq);
         let mut hb = [0u8; FRAME_HEADER_LEN];
         read_into(&self.r, &mut hb, entry.offset, &name())?;
-        let h = match FrameHeader::decode(&hb, entry.offset)? {
-            Decoded::Complete(h) => h,
-            Decoded::Incomplete(_) => return Err(FormatError::truncated(name(), entry.offset)),
+        let h = match FrameHeader::decode(&hb, entry.offset) {
+            Ok(Decoded::Complete(h)) => h,
+            Ok(Decoded::Incomplete(_)) => return Err(FormatError::truncated(name(), entry.offset)),
+            // The index (verified) tells which frame this is.
+            Err(FormatError::Checksum { .. }) => {
+                return Err(FormatError::frame_checksum(
+                    "header",
+                    entry.stream,
+                    entry.seq,
+                    entry.offset,
+                ));
+            }
+            Err(e) => return Err(e),
         };
         let hash = self.entry_hash(entry);
         if h.stream != entry.stream
