@@ -1,0 +1,409 @@
+//! Connecting to PostgreSQL the way libpq (and so pg_dump) users expect.
+//!
+//! * [`ConnConfig::parse`] reads a `postgresql://` URI, a `key=value`
+//!   conninfo string or a bare database name;
+//! * [`ConnBuilder`] applies pg_dump's `-h/-p/-U/-d` flags with libpq's
+//!   precedence (the `-d` string, then the flags, then `PG*` environment
+//!   variables, then the defaults);
+//! * the password file (`~/.pgpass`, `PGPASSFILE`) is consulted at connect
+//!   time for each server when no password is given;
+//! * `sslmode` is implemented with rustls and the ring provider
+//!   (see the `tls` module docs for the exact semantics);
+//! * [`connect`] tries the servers in order (honouring
+//!   `target_session_attrs`), spawns and supervises the connection driver and
+//!   reports failures with the target (`host:port/db`) and the server's
+//!   message, never the password;
+//! * [`redact`] hides the password of a user-given connection string.
+
+mod config;
+mod conninfo;
+mod pgpass;
+mod tls;
+mod uri;
+
+use std::future::poll_fn;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_postgres::tls::NoTls;
+use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::error::{CoreError, DbMessage, Result};
+
+pub use config::{
+    is_connection_string, ChannelBinding, ConnBuilder, ConnConfig, Environment, Host, HostSpec,
+    Keepalives, ProcessEnv, RootCert, SslMode, TargetSessionAttrs, TlsSettings, DEFAULT_PORT,
+    DEFAULT_SOCKET_DIRS,
+};
+
+/// Hides the password in a URI or conninfo string (user info, `password=`,
+/// `sslpassword=`), for messages that must echo a user-given connection
+/// string. A bare database name is returned unchanged. Never fails.
+pub fn redact(s: &str) -> String {
+    if uri::is_uri(s) {
+        uri::redact(s)
+    } else if s.contains('=') {
+        conninfo::redact(s)
+    } else {
+        s.to_string()
+    }
+}
+
+/// Why one server was not used.
+enum Failure {
+    /// Could not connect or authenticate.
+    Pg(tokio_postgres::Error),
+    /// Connected, but the server does not fit `target_session_attrs`.
+    Mismatch(&'static str),
+}
+
+impl Failure {
+    fn message(&self) -> String {
+        match self {
+            Failure::Pg(e) => DbMessage(e).to_string(),
+            Failure::Mismatch(m) => (*m).to_string(),
+        }
+    }
+}
+
+impl ConnConfig {
+    /// The rustls configuration, built once and shared by clones.
+    fn rustls(&self) -> Result<Arc<rustls::ClientConfig>> {
+        let mut cache = self.tls_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = tls::client_config(&self.tls)?;
+        *cache = Some(c.clone());
+        Ok(c)
+    }
+}
+
+/// Connects to the first suitable server of `cfg` and returns the client.
+///
+/// `application_name` is the fallback name reported to the server (like
+/// libpq's `fallback_application_name`): an `application_name` in the
+/// settings or `PGAPPNAME` wins over it. Servers are tried in order (or
+/// shuffled with `load_balance_hosts=random`); each attempt is bounded by
+/// `connect_timeout`. Unix-socket connections never use TLS.
+///
+/// The connection driver runs on a task of the current tokio runtime; its
+/// end (server gone, network error) is logged at debug level and the client
+/// then fails on its next use with a "connection closed" error. Server
+/// notices are logged (`WARNING` at warn level, others at info/debug).
+///
+/// Errors: [`CoreError::Config`] for unusable TLS files or when no server
+/// matches `target_session_attrs`; [`CoreError::Connect`] naming the failing
+/// `host:port/db` (and the other servers tried) otherwise.
+pub async fn connect(cfg: &ConnConfig, application_name: &str) -> Result<Client> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(CoreError::Internal(
+            "conn::connect must run inside a tokio runtime".into(),
+        ));
+    }
+    let needs_tls = cfg.tls.mode != SslMode::Disable
+        && cfg.hosts.iter().any(|h| matches!(h.host, Host::Tcp(_)));
+    let rustls = if needs_tls { Some(cfg.rustls()?) } else { None };
+
+    let mut order: Vec<usize> = (0..cfg.hosts.len()).collect();
+    if cfg.load_balance_hosts {
+        shuffle(&mut order);
+    }
+    let passes: &[TargetSessionAttrs] = match cfg.target_session_attrs {
+        TargetSessionAttrs::PreferStandby => {
+            &[TargetSessionAttrs::Standby, TargetSessionAttrs::Any]
+        }
+        TargetSessionAttrs::Any => &[TargetSessionAttrs::Any],
+        TargetSessionAttrs::ReadWrite => &[TargetSessionAttrs::ReadWrite],
+        TargetSessionAttrs::ReadOnly => &[TargetSessionAttrs::ReadOnly],
+        TargetSessionAttrs::Primary => &[TargetSessionAttrs::Primary],
+        TargetSessionAttrs::Standby => &[TargetSessionAttrs::Standby],
+    };
+
+    let mut failures: Vec<(String, Failure)> = Vec::new();
+    for &want in passes {
+        for &i in &order {
+            let h = &cfg.hosts[i];
+            let target = cfg.target_of(h);
+            let attempt = connect_host(cfg, h, application_name, want, rustls.as_ref(), &target);
+            let res = match cfg.connect_timeout {
+                Some(t) => tokio::time::timeout(t, attempt).await.unwrap_or_else(|_| {
+                    Err(Failure::Pg(tokio_postgres::Error::__private_api_timeout()))
+                }),
+                None => attempt.await,
+            };
+            match res {
+                Ok(client) => {
+                    tracing::debug!(server = %target, "connected");
+                    return Ok(client);
+                }
+                Err(f) => {
+                    tracing::debug!(server = %target, "connection attempt failed: {}", f.message());
+                    failures.push((target, f));
+                }
+            }
+        }
+    }
+    Err(connect_error(cfg, failures))
+}
+
+/// The error for a connect where every server failed.
+fn connect_error(cfg: &ConnConfig, mut failures: Vec<(String, Failure)>) -> CoreError {
+    let last_pg = failures
+        .iter()
+        .rposition(|(_, f)| matches!(f, Failure::Pg(_)));
+    match last_pg {
+        Some(i) => {
+            let (target, f) = failures.remove(i);
+            let Failure::Pg(source) = f else {
+                unreachable!("position of a Pg failure")
+            };
+            let target = if failures.is_empty() {
+                target
+            } else {
+                let others: Vec<String> = failures
+                    .iter()
+                    .map(|(t, f)| format!("{t}: {}", f.message()))
+                    .collect();
+                format!("{target} (also tried {})", others.join("; "))
+            };
+            CoreError::Connect { target, source }
+        }
+        None => {
+            let tried: Vec<String> = failures
+                .iter()
+                .map(|(t, f)| format!("{t}: {}", f.message()))
+                .collect();
+            CoreError::Config(format!(
+                "no server of {} matches target_session_attrs={} ({})",
+                cfg.target(),
+                cfg.target_session_attrs.as_str(),
+                tried.join("; ")
+            ))
+        }
+    }
+}
+
+/// The tokio-postgres settings for one server.
+fn pg_config(
+    cfg: &ConnConfig,
+    h: &HostSpec,
+    application_name: &str,
+    want: TargetSessionAttrs,
+) -> tokio_postgres::Config {
+    let mut pg = tokio_postgres::Config::new();
+    let (pgpass_host, unix) = match &h.host {
+        Host::Tcp(name) => {
+            pg.host(name);
+            (name.clone(), false)
+        }
+        Host::Unix(dir) => {
+            pg.host_path(dir);
+            (dir.display().to_string(), true)
+        }
+    };
+    if let Some(a) = h.hostaddr {
+        pg.hostaddr(a);
+    }
+    pg.port(h.port).user(&cfg.user).dbname(&cfg.dbname);
+
+    let password = cfg.password.clone().or_else(|| {
+        let file = cfg.passfile.as_deref()?;
+        pgpass::lookup(
+            file,
+            &pgpass::Key {
+                host: &pgpass_host,
+                unix_socket: unix,
+                port: h.port,
+                database: &cfg.dbname,
+                user: &cfg.user,
+            },
+        )
+    });
+    if let Some(pw) = password {
+        pg.password(pw);
+    }
+
+    let app = cfg
+        .application_name
+        .as_deref()
+        .or(Some(application_name).filter(|a| !a.is_empty()))
+        .or(cfg.fallback_application_name.as_deref());
+    if let Some(app) = app {
+        pg.application_name(app);
+    }
+    if let Some(o) = &cfg.options {
+        pg.options(o);
+    }
+    if let Some(t) = cfg.connect_timeout {
+        pg.connect_timeout(t);
+    }
+    if let Some(t) = cfg.tcp_user_timeout {
+        pg.tcp_user_timeout(t);
+    }
+    let k = cfg.keepalives;
+    pg.keepalives(k.enabled).keepalives_idle(k.idle);
+    if let Some(i) = k.interval {
+        pg.keepalives_interval(i);
+    }
+    if let Some(r) = k.retries {
+        pg.keepalives_retries(r);
+    }
+    pg.channel_binding(match cfg.channel_binding {
+        ChannelBinding::Disable => tokio_postgres::config::ChannelBinding::Disable,
+        ChannelBinding::Prefer => tokio_postgres::config::ChannelBinding::Prefer,
+        ChannelBinding::Require => tokio_postgres::config::ChannelBinding::Require,
+    });
+    pg.target_session_attrs(match want {
+        TargetSessionAttrs::ReadWrite => tokio_postgres::config::TargetSessionAttrs::ReadWrite,
+        TargetSessionAttrs::ReadOnly => tokio_postgres::config::TargetSessionAttrs::ReadOnly,
+        _ => tokio_postgres::config::TargetSessionAttrs::Any,
+    });
+    if cfg.tls.direct {
+        pg.ssl_negotiation(tokio_postgres::config::SslNegotiation::Direct);
+    }
+    pg
+}
+
+/// One server: connect (with the sslmode dance), spawn the driver, check the role.
+async fn connect_host(
+    cfg: &ConnConfig,
+    h: &HostSpec,
+    application_name: &str,
+    want: TargetSessionAttrs,
+    rustls: Option<&Arc<rustls::ClientConfig>>,
+    target: &str,
+) -> std::result::Result<Client, Failure> {
+    let mut pg = pg_config(cfg, h, application_name, want);
+    let mode = match (&h.host, rustls) {
+        (Host::Unix(_), _) | (_, None) => SslMode::Disable,
+        _ => cfg.tls.mode,
+    };
+    let plain = |pg: &mut tokio_postgres::Config| {
+        pg.ssl_mode(tokio_postgres::config::SslMode::Disable)
+            .ssl_negotiation(tokio_postgres::config::SslNegotiation::Postgres);
+        let pg = pg.clone();
+        let target = target.to_string();
+        async move {
+            let (client, conn) = pg.connect(NoTls).await?;
+            spawn_driver(conn, target);
+            Ok::<_, tokio_postgres::Error>(client)
+        }
+    };
+    let encrypted = |pg: &mut tokio_postgres::Config, mode: tokio_postgres::config::SslMode| {
+        pg.ssl_mode(mode);
+        let pg = pg.clone();
+        let target = target.to_string();
+        let tls = rustls.map(|c| MakeRustlsConnect::new((**c).clone()));
+        async move {
+            let tls = tls.expect("TLS modes have a rustls configuration");
+            let (client, conn) = pg.connect(tls).await?;
+            spawn_driver(conn, target);
+            Ok::<_, tokio_postgres::Error>(client)
+        }
+    };
+    use tokio_postgres::config::SslMode as Pg;
+    let res = match mode {
+        SslMode::Disable => plain(&mut pg).await,
+        SslMode::Allow => match plain(&mut pg).await {
+            Err(e) if e.as_db_error().is_some() => {
+                tracing::debug!(server = %target, "plain connection refused ({}); trying TLS", DbMessage(&e));
+                encrypted(&mut pg, Pg::Require).await
+            }
+            r => r,
+        },
+        SslMode::Prefer => match encrypted(&mut pg, Pg::Prefer).await {
+            Err(e) if tls::is_tls_failure(&e) => {
+                tracing::debug!(server = %target, "TLS handshake failed ({}); trying without TLS", DbMessage(&e));
+                plain(&mut pg).await
+            }
+            r => r,
+        },
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            encrypted(&mut pg, Pg::Require).await
+        }
+    };
+    let client = res.map_err(Failure::Pg)?;
+    check_role(&client, want).await?;
+    Ok(client)
+}
+
+/// Checks `primary` / `standby` (read-write / read-only are checked by tokio-postgres).
+async fn check_role(client: &Client, want: TargetSessionAttrs) -> std::result::Result<(), Failure> {
+    if !matches!(
+        want,
+        TargetSessionAttrs::Primary | TargetSessionAttrs::Standby
+    ) {
+        return Ok(());
+    }
+    let msgs = client
+        .simple_query("SELECT pg_catalog.pg_is_in_recovery()")
+        .await
+        .map_err(Failure::Pg)?;
+    let in_recovery = msgs.iter().any(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some("t"),
+        _ => false,
+    });
+    match (want, in_recovery) {
+        (TargetSessionAttrs::Primary, true) => {
+            Err(Failure::Mismatch("server is in hot standby mode"))
+        }
+        (TargetSessionAttrs::Standby, false) => {
+            Err(Failure::Mismatch("server is not in hot standby mode"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs the connection driver on its own task, logging notices and its end.
+fn spawn_driver<S, T>(mut conn: tokio_postgres::Connection<S, T>, target: String)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            match poll_fn(|cx| conn.poll_message(cx)).await {
+                Some(Ok(AsyncMessage::Notice(n))) => match n.severity() {
+                    "WARNING" => {
+                        tracing::warn!(target: "pgdump::server", "{}: {}", n.severity(), n.message())
+                    }
+                    "NOTICE" | "INFO" => {
+                        tracing::info!(target: "pgdump::server", "{}: {}", n.severity(), n.message())
+                    }
+                    _ => {
+                        tracing::debug!(target: "pgdump::server", "{}: {}", n.severity(), n.message())
+                    }
+                },
+                Some(Ok(AsyncMessage::Notification(n))) => {
+                    tracing::debug!(server = %target, "notification on channel {}", n.channel());
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!(server = %target, "connection ended: {}", DbMessage(&e));
+                    break;
+                }
+                None => {
+                    tracing::trace!(server = %target, "connection closed");
+                    break;
+                }
+            }
+        }
+    });
+}
+
+/// Fisher-Yates with std's randomly seeded hasher (no rand dependency).
+fn shuffle(v: &mut [usize]) {
+    let state = std::collections::hash_map::RandomState::new();
+    for i in (1..v.len()).rev() {
+        let mut h = state.build_hasher();
+        h.write_usize(i);
+        let j = (h.finish() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests;
