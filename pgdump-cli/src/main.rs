@@ -1,1 +1,49 @@
-fn main() {}
+//! `pgdump`: parse arguments, call pgdump-core, print, exit code.
+
+mod args;
+mod cmd;
+mod convert;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("pgdump")
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pgdump: error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cmd::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pgdump: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PGDUMP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("pgdump_core={level},pgdump={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

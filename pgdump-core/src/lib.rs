@@ -19,6 +19,7 @@ mod keywords;
 pub mod options;
 pub mod progress;
 pub mod quote;
+pub mod restore;
 pub mod session;
 pub mod snapshot;
 
@@ -26,6 +27,7 @@ pub use conn::ConnConfig;
 pub use dump::{dump, DumpSummary, Output};
 pub use error::{CoreError, Result};
 pub use options::DumpOptions;
+pub use restore::{restore, Input, RestoreOptions, RestoreSummary};
 pub use tokio_util::sync::CancellationToken;
 
 /// Name of this program, used as `application_name` and in archive headers.

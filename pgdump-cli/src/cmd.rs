@@ -1,0 +1,330 @@
+//! The subcommands.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use pgdump_core::restore::script::write_script;
+use pgdump_core::restore::{Input, RestoreOptions};
+use pgdump_core::{CancellationToken, Output};
+use pgdump_format::{ArchiveReader, FormatError, StreamReader, Toc};
+
+use crate::args::{Cli, Command, DumpArgs, ListArgs, RestoreArgs, SqlArgs, VerifyArgs};
+use crate::convert;
+use crate::report::{bytes, count, Progress};
+
+/// Run the parsed command line.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Dump(a) => dump(a, cli.quiet).await,
+        Command::Restore(a) => restore(a, cli.quiet).await,
+        Command::List(a) => list(a),
+        Command::Verify(a) => verify(a),
+        Command::Sql(a) => sql(a),
+    }
+}
+
+/// Cancel on Ctrl-C / SIGTERM.
+fn cancel_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {},
+        }
+        t.cancel();
+    });
+    token
+}
+
+async fn dump(a: DumpArgs, quiet: bool) -> Result<ExitCode> {
+    let conn = convert::conn(&a.conn)?;
+    let opts = convert::dump_options(&a)?;
+    let to_stdout = matches!(a.file.as_deref(), None | Some("-"));
+    if to_stdout && std::io::stdout().is_terminal() {
+        bail!("refusing to write an archive to a terminal: use -f FILE or redirect stdout");
+    }
+    let output = if to_stdout {
+        Output::Stdout
+    } else {
+        Output::File(a.file.clone().unwrap_or_default().into())
+    };
+    let progress = Progress::new(quiet);
+    let res = pgdump_core::dump(&conn, &opts, output, progress.observer(), cancel_on_signal()).await;
+    progress.finish();
+    let s = res.with_context(|| format!("dump of {} failed", conn.target()))?;
+    for u in &s.skipped {
+        eprintln!("pgdump: warning: skipped {u}");
+    }
+    if !quiet {
+        eprintln!(
+            "pgdump: dumped {} in {:.1}s: {} entries, {} streams, {} rows, {} of data in {} ({} written){}",
+            conn.dbname(),
+            s.elapsed.as_secs_f64(),
+            count(s.entries as u64),
+            count(s.archive.streams.len() as u64),
+            count(s.archive.rows),
+            bytes(s.archive.raw_bytes),
+            s.path.as_ref().map_or("stdout".to_string(), |p| p.display().to_string()),
+            bytes(s.archive.archive_bytes),
+            if s.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", {} objects skipped", s.skipped.len())
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
+    let conn = convert::conn(&a.conn)?;
+    let opts: RestoreOptions = convert::restore_options(&a)?;
+    let input = if a.input == "-" {
+        Input::Stdin
+    } else {
+        Input::File(a.input.clone().into())
+    };
+    let progress = Progress::new(quiet);
+    let res = pgdump_core::restore(&conn, &opts, input, progress.observer(), cancel_on_signal()).await;
+    progress.finish();
+    let s = res.with_context(|| format!("restore of {} into {} failed", a.input, conn.target()))?;
+    for n in &s.notes {
+        eprintln!("pgdump: note: {n}");
+    }
+    for f in &s.failures {
+        eprintln!("pgdump: error: {}: {}", f.object, f.message);
+    }
+    for k in &s.skipped {
+        eprintln!("pgdump: skipped (depends on a failed item): {k}");
+    }
+    if let Some(why) = &s.rolled_back {
+        eprintln!("pgdump: error: the archive is damaged: {why}");
+        eprintln!("pgdump: the objects this run created were dropped again; nothing was kept");
+        return Ok(ExitCode::FAILURE);
+    }
+    if !quiet || !s.ok() {
+        eprintln!(
+            "pgdump: restored into {} in {:.1}s: {} items, {} rows, {} of data; {} failed, {} skipped",
+            s.database,
+            s.elapsed.as_secs_f64(),
+            count(s.done as u64),
+            count(s.rows),
+            bytes(s.bytes),
+            s.failures.len(),
+            s.skipped.len()
+        );
+    }
+    if !s.ok() && opts.keep_partial {
+        eprintln!("pgdump: data loaded before the failure:");
+        for (t, rows) in &s.loaded {
+            eprintln!("pgdump:   {t}: {} rows", count(*rows));
+        }
+    }
+    Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Open an archive file, or read the TOC from stdin.
+enum Opened {
+    File(Box<ArchiveReader<std::fs::File>>),
+    Stream(Box<StreamReader<std::io::BufReader<std::io::Stdin>>>),
+}
+
+impl Opened {
+    fn open(input: &str) -> Result<Opened> {
+        if input == "-" {
+            let r = StreamReader::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin()))
+                .context("reading the archive from stdin")?;
+            Ok(Opened::Stream(Box::new(r)))
+        } else {
+            let f = std::fs::File::open(input).with_context(|| format!("opening {input}"))?;
+            let r = ArchiveReader::open(f).with_context(|| format!("reading {input}"))?;
+            Ok(Opened::File(Box::new(r)))
+        }
+    }
+
+    fn toc(&self) -> &Toc {
+        match self {
+            Opened::File(r) => r.toc(),
+            Opened::Stream(r) => r.toc(),
+        }
+    }
+}
+
+/// Name the object a damaged frame belongs to.
+fn describe(toc: &Toc, e: &FormatError) -> String {
+    let stream = match e {
+        FormatError::Checksum { stream: Some(s), .. } => Some(*s),
+        _ => None,
+    };
+    match stream.and_then(|s| toc.stream(s)).and_then(|d| toc.entry(d.entry)) {
+        Some(entry) => format!("{e} (data of {} {})", entry.kind, entry.display_name()),
+        None => e.to_string(),
+    }
+}
+
+fn list(a: ListArgs) -> Result<ExitCode> {
+    let opened = Opened::open(&a.input)?;
+    let toc = opened.toc();
+    let stats = match &opened {
+        Opened::File(r) => Some(r.streams().to_vec()),
+        Opened::Stream(_) => None,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if a.json {
+        let entries: Vec<serde_json::Value> = toc
+            .entries
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::json!({
+                    "id": e.id, "kind": e.kind, "section": e.section().as_str(),
+                    "schema": e.schema, "name": e.name, "owner": e.owner, "deps": e.deps,
+                });
+                if let Some(d) = &e.data {
+                    let (rows, raw): (u64, u64) = stats.as_ref().map_or((0, 0), |st| {
+                        d.streams.iter().filter_map(|s| st.iter().find(|x| x.stream == *s)).fold((0, 0), |acc, x| (acc.0 + x.rows, acc.1 + x.raw_bytes))
+                    });
+                    v["data"] = serde_json::json!({
+                        "target": d.target, "format": format!("{:?}", d.format).to_lowercase(),
+                        "streams": d.streams, "rows": rows, "bytes": raw,
+                    });
+                }
+                v
+            })
+            .collect();
+        let doc = serde_json::json!({ "archive": toc.info, "entries": entries });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, ";\n; pgdump archive")?;
+    writeln!(out, ";     database: {}", toc.info.database)?;
+    writeln!(out, ";     created: {}", toc.info.created_at)?;
+    writeln!(out, ";     server: {}", toc.info.server_version)?;
+    writeln!(out, ";     written by: {}", toc.info.tool)?;
+    writeln!(out, ";     entries: {}, streams: {}", toc.entries.len(), toc.streams.len())?;
+    writeln!(out, ";\n; Selected TOC entries (id; kind schema name owner):\n;")?;
+    for e in &toc.entries {
+        let mut line = format!(
+            "{}; {} {} {} {}",
+            e.id,
+            e.kind,
+            e.schema.as_deref().unwrap_or("-"),
+            e.name.replace('\n', " "),
+            e.owner.as_deref().unwrap_or("-")
+        );
+        if let (Some(d), Some(st)) = (&e.data, &stats) {
+            let (rows, raw) = d
+                .streams
+                .iter()
+                .filter_map(|s| st.iter().find(|x| x.stream == *s))
+                .fold((0u64, 0u64), |acc, x| (acc.0 + x.rows, acc.1 + x.raw_bytes));
+            line.push_str(&format!(" [{} rows, {}, {} stream(s)]", count(rows), bytes(raw), d.streams.len()));
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(a: VerifyArgs) -> Result<ExitCode> {
+    let opened = match Opened::open(&a.input) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("pgdump: verify failed: {e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let (entries, streams, frames, rows, raw, stored) = match &opened {
+        Opened::File(r) => match r.verify_all() {
+            Ok(v) => (v.entries, v.streams, v.frames, v.rows, v.raw_bytes, v.stored_bytes),
+            Err(e) => {
+                eprintln!("pgdump: verify failed: {}", describe(r.toc(), &e));
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+        Opened::Stream(_) => {
+            let Opened::Stream(mut r) = opened else { unreachable!() };
+            let toc = r.toc().clone();
+            let (mut frames, mut rows, mut raw, mut stored) = (0u64, 0u64, 0u64, 0u64);
+            loop {
+                match r.next_frame() {
+                    Ok(Some(f)) => {
+                        stored += f.stored_len();
+                        match f.decode() {
+                            Ok(fr) => {
+                                frames += 1;
+                                rows += fr.meta.rows;
+                                raw += fr.data.len() as u64;
+                            }
+                            Err(e) => {
+                                eprintln!("pgdump: verify failed: {}", describe(&toc, &e));
+                                return Ok(ExitCode::FAILURE);
+                            }
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        eprintln!("pgdump: verify failed: {}", describe(&toc, &e));
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
+            (toc.entries.len(), toc.streams.len(), frames, rows, raw, stored)
+        }
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"ok": true, "entries": entries, "streams": streams, "frames": frames,
+                               "rows": rows, "raw_bytes": raw, "stored_bytes": stored})
+        );
+    } else {
+        println!(
+            "archive OK: {} entries, {} streams, {} frames, {} rows, {} of data ({} stored); every checksum and the seal verified",
+            count(entries as u64),
+            count(streams as u64),
+            count(frames),
+            count(rows),
+            bytes(raw),
+            bytes(stored)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sql(a: SqlArgs) -> Result<ExitCode> {
+    // A piped archive is spooled to a temporary file first (the script needs each table's frames in order).
+    let _spool;
+    let path = if a.input == "-" {
+        let mut tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut tmp).context("reading stdin")?;
+        let p = tmp.path().to_path_buf();
+        _spool = tmp;
+        p
+    } else {
+        a.input.clone().into()
+    };
+    let f = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let reader = ArchiveReader::open(f).with_context(|| format!("reading {}", a.input))?;
+    let mut opts = convert::select_options(&a.select, RestoreOptions::default())?;
+    opts.create = a.create;
+    opts.validate()?;
+    let convert = pgdump_core::restore::script::binary_to_text;
+    match &a.file {
+        Some(p) => {
+            let mut out = std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            );
+            write_script(&reader, &opts, &convert, &mut out)?;
+            out.flush()?;
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write_script(&reader, &opts, &convert, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,977 @@
+//! Running a restore: N connections pull tasks from the scheduler.
+//!
+//! File input: the archive is verified (every frame's checksum) before any SQL
+//! runs; data tasks read their frames at random from the file. Pipe input: the
+//! TOC arrives first and pre-data starts at once; frames become data tasks as
+//! they arrive (a bounded number in flight); post-data waits until the index at
+//! the end confirms the archive is whole. If a piped archive turns out to be
+//! damaged, what this run created is dropped again unless `keep_partial`.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pgdump_format::{ArchiveReader, Frame, RawFrame, StreamReader, Toc, TocEntry};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio_postgres::Client;
+use tokio_util::sync::CancellationToken;
+
+use super::copy_in::{self, LoadMode};
+use super::options::RestoreOptions;
+use super::plan::{self, StreamFrames, TaskKind};
+use super::sched::{Scheduler, State};
+use super::select::{self, entry_kind};
+use crate::catalog::Kind;
+use crate::conn::{connect, ConnConfig};
+use crate::error::{CoreError, DbMessage, QueryContext, Result};
+use crate::progress::{Event, SharedObserver};
+use crate::quote::ident;
+use crate::{session, TOOL_NAME};
+
+/// Where the archive comes from.
+pub enum Input {
+    /// A file (random access: verified first, restored in any order).
+    File(PathBuf),
+    /// Standard input (sequential).
+    Stdin,
+    /// Any reader (sequential), e.g. a download.
+    Reader(Box<dyn Read + Send>),
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::File(p) => write!(f, "File({})", p.display()),
+            Input::Stdin => write!(f, "Stdin"),
+            Input::Reader(_) => write!(f, "Reader(..)"),
+        }
+    }
+}
+
+/// One item that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Kind and name of the object.
+    pub object: String,
+    /// The server's (or pgdump's) message.
+    pub message: String,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreSummary {
+    /// Database restored into.
+    pub database: String,
+    /// Entries selected for restore.
+    pub selected: usize,
+    /// Tasks completed successfully (entries and data parts).
+    pub done: usize,
+    /// Items that failed, with the server's message.
+    pub failures: Vec<Failure>,
+    /// Items not run because something they depend on failed.
+    pub skipped: Vec<String>,
+    /// Notes (entries left out of a selection and why, clean-up messages).
+    pub notes: Vec<String>,
+    /// Rows loaded.
+    pub rows: u64,
+    /// Raw bytes of data loaded.
+    pub bytes: u64,
+    /// Tables (targets) that received data, with rows loaded (for partial-restore reports).
+    pub loaded: Vec<(String, u64)>,
+    /// Set when the run was undone after a damaged archive: why.
+    pub rolled_back: Option<String>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl RestoreSummary {
+    /// Ok if nothing failed.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.rolled_back.is_none()
+    }
+}
+
+/// Restore an archive into the database `conn` points at.
+///
+/// Returns `Err` for errors that stop everything before or during the run
+/// (bad options, unreadable or damaged archive, connection failures); item
+/// failures are reported in the summary (see [`RestoreSummary::ok`]).
+///
+/// # Cancel safety
+/// Cancelling stops handing out work; running statements are rolled back by
+/// the server when their connection closes.
+pub async fn restore(
+    conn: &ConnConfig,
+    opts: &RestoreOptions,
+    input: Input,
+    observer: SharedObserver,
+    cancel: CancellationToken,
+) -> Result<RestoreSummary> {
+    opts.validate()?;
+    let started = Instant::now();
+    let mut opts = opts.clone();
+    if opts.single_transaction {
+        opts.jobs = 1;
+        opts.exit_on_error = true;
+    }
+    let mut summary = match input {
+        Input::File(path) => {
+            let file = std::fs::File::open(&path)
+                .map_err(|e| CoreError::io(format!("opening {}", path.display()), e))?;
+            let reader = Arc::new(ArchiveReader::open(file)?);
+            if opts.verify_first {
+                observer.event(&Event::Phase { name: "verify" });
+                let r = reader.clone();
+                tokio::task::spawn_blocking(move || verify_frames(&r))
+                    .await
+                    .map_err(|e| CoreError::Internal(e.to_string()))??;
+            }
+            let toc = Arc::new(reader.toc().clone());
+            run(conn, &opts, toc, Source::File(reader), None, observer, cancel).await?
+        }
+        Input::Stdin => pipe(conn, &opts, Box::new(std::io::stdin()), observer, cancel).await?,
+        Input::Reader(r) => pipe(conn, &opts, r, observer, cancel).await?,
+    };
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Check every frame's stored checksum (the index and TOC were checked on open).
+fn verify_frames<R: pgdump_format::ReadAt>(reader: &ArchiveReader<R>) -> Result<()> {
+    for e in reader.frame_entries() {
+        let loc = pgdump_format::FrameLocation::from(e);
+        reader.read_raw_frame(&loc)?;
+    }
+    Ok(())
+}
+
+enum Source {
+    File(Arc<ArchiveReader<std::fs::File>>),
+    Pipe,
+}
+
+struct RunState {
+    sched: Scheduler,
+    kinds: Vec<TaskKind>,
+    pipe_frames: HashMap<usize, RawFrame>,
+    failures: Vec<Failure>,
+    skipped: Vec<String>,
+    created: Vec<usize>,
+    external: bool,
+    fatal: Option<CoreError>,
+    done: usize,
+    rows: u64,
+    bytes: u64,
+    loaded: HashMap<String, u64>,
+}
+
+struct Run {
+    toc: Arc<Toc>,
+    opts: RestoreOptions,
+    source: Source,
+    state: Mutex<RunState>,
+    notify: Notify,
+    observer: SharedObserver,
+    stop: CancellationToken,
+    frame_permits: Arc<Semaphore>,
+}
+
+impl Run {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RunState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+fn object_name(e: &TocEntry) -> String {
+    format!("{} {}", e.kind, e.display_name())
+}
+
+/// The SQL of an entry as this restore runs it.
+fn entry_sql(e: &TocEntry, opts: &RestoreOptions) -> String {
+    let mut sql = e.create.clone();
+    if !opts.no_owner {
+        if let Some(o) = &e.alter_owner {
+            sql.push_str(o);
+        }
+    }
+    sql
+}
+
+/// Items worth batching into one transaction: quick DDL, not index builds or validations.
+fn is_light(kind: Option<Kind>) -> bool {
+    !matches!(
+        kind,
+        Some(
+            Kind::Index
+                | Kind::Constraint
+                | Kind::CheckConstraint
+                | Kind::FkConstraint
+                | Kind::RefreshMatview
+                | Kind::IndexAttach
+        )
+    )
+}
+
+const BATCH_ITEMS: usize = 64;
+const BATCH_SQL_BYTES: usize = 1 << 20;
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    conn: &ConnConfig,
+    opts: &RestoreOptions,
+    toc: Arc<Toc>,
+    source: Source,
+    pipe_rx: Option<PipeFeed>,
+    observer: SharedObserver,
+    cancel: CancellationToken,
+) -> Result<RestoreSummary> {
+    let sel = select::select(&toc, opts)?;
+    let frames: Option<StreamFrames> = match &source {
+        Source::File(r) => Some(
+            r.streams()
+                .iter()
+                .map(|s| {
+                    (
+                        s.stream,
+                        r.frames(s.stream).iter().map(|f| u64::from(f.raw_len)).collect(),
+                    )
+                })
+                .collect(),
+        ),
+        Source::Pipe => None,
+    };
+    let plan = plan::plan(
+        &toc,
+        &sel.keep,
+        frames.as_ref(),
+        opts.data_task_bytes,
+        opts.split_tables,
+        opts.data_only,
+    );
+    let mut sched = Scheduler::new();
+    let mut kinds = Vec::with_capacity(plan.tasks.len());
+    for t in &plan.tasks {
+        if t.kind == TaskKind::Barrier {
+            sched.add_barrier(&t.deps, t.held);
+        } else {
+            sched.add(&t.deps, t.weight, t.locks.clone());
+        }
+        kinds.push(t.kind.clone());
+    }
+    let selected = sel.keep.iter().filter(|k| **k).count();
+    observer.event(&Event::Planned {
+        items: selected,
+        streams: toc.streams.len(),
+        est_bytes: frames
+            .as_ref()
+            .map(|f| f.values().flatten().sum())
+            .unwrap_or_else(|| toc.streams.iter().map(|s| s.est_bytes).sum()),
+    });
+
+    // The database to restore into (created first with --create).
+    let (target, created_db) = prepare_database(conn, opts, &toc).await?;
+
+    let run = Arc::new(Run {
+        toc: toc.clone(),
+        opts: opts.clone(),
+        source,
+        state: Mutex::new(RunState {
+            sched,
+            kinds,
+            pipe_frames: HashMap::new(),
+            failures: Vec::new(),
+            skipped: Vec::new(),
+            created: Vec::new(),
+            external: pipe_rx.is_some(),
+            fatal: None,
+            done: 0,
+            rows: 0,
+            bytes: 0,
+            loaded: HashMap::new(),
+        }),
+        notify: Notify::new(),
+        observer: observer.clone(),
+        stop: cancel.child_token(),
+        frame_permits: Arc::new(Semaphore::new(opts.jobs * 2 + 1)),
+    });
+
+    let mut clients = Vec::new();
+    for _ in 0..opts.jobs {
+        clients.push(open_worker(&target, opts).await?);
+    }
+    let mut notes = sel.notes.clone();
+    if opts.clean {
+        notes.extend(clean(&clients[0], &toc, &sel.keep).await);
+    }
+    if opts.single_transaction {
+        clients[0]
+            .batch_execute("BEGIN")
+            .await
+            .context(|| "starting the restore transaction".to_string())?;
+    }
+
+    observer.event(&Event::Phase { name: "restore" });
+    let mut set = tokio::task::JoinSet::new();
+    let mut feeder = None;
+    if let Some(feed) = pipe_rx {
+        let r = run.clone();
+        let data_done = plan.data_done;
+        let pre = plan.pre_data_done;
+        let entry_task = plan.entry_task.clone();
+        feeder = Some(tokio::spawn(feed_frames(r, feed, data_done, pre, entry_task, sel.keep.clone())));
+    }
+    let single_txn = opts.single_transaction;
+    for client in clients {
+        let r = run.clone();
+        set.spawn(async move {
+            let res = worker(&r, &client, single_txn).await;
+            (client, res)
+        });
+    }
+    let mut first_client = None;
+    while let Some(j) = set.join_next().await {
+        match j {
+            Ok((client, res)) => {
+                if let Err(e) = res {
+                    let mut st = run.lock();
+                    st.fatal.get_or_insert(e);
+                    st.sched.stop();
+                    drop(st);
+                    run.notify.notify_waiters();
+                }
+                first_client.get_or_insert(client);
+            }
+            Err(e) => {
+                let mut st = run.lock();
+                st.fatal
+                    .get_or_insert(CoreError::Internal(format!("restore worker failed: {e}")));
+                st.sched.stop();
+            }
+        }
+    }
+    if let Some(f) = feeder {
+        f.abort();
+    }
+
+    let mut st = std::mem::replace(
+        &mut *run.lock(),
+        RunState {
+            sched: Scheduler::new(),
+            kinds: Vec::new(),
+            pipe_frames: HashMap::new(),
+            failures: Vec::new(),
+            skipped: Vec::new(),
+            created: Vec::new(),
+            external: false,
+            fatal: None,
+            done: 0,
+            rows: 0,
+            bytes: 0,
+            loaded: HashMap::new(),
+        },
+    );
+    if single_txn {
+        if let Some(c) = &first_client {
+            let end = if st.failures.is_empty() && st.fatal.is_none() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
+            if let Err(e) = c.batch_execute(end).await {
+                st.failures.push(Failure {
+                    object: "transaction".into(),
+                    message: DbMessage(&e).to_string(),
+                });
+            }
+        }
+    }
+    let mut rolled_back = None;
+    if let Some(fatal) = st.fatal.take() {
+        let damaged = matches!(fatal, CoreError::Format(_));
+        if damaged && matches!(run.source, Source::Pipe) && !opts.keep_partial && !single_txn {
+            let why = fatal.to_string();
+            notes.extend(undo(&target, conn, created_db.as_deref(), &toc, &st.created, first_client.as_ref()).await);
+            rolled_back = Some(why);
+        } else if !damaged || !matches!(run.source, Source::Pipe) {
+            return Err(fatal);
+        } else {
+            // keep_partial: report what loaded, then fail.
+            st.failures.push(Failure {
+                object: "archive".into(),
+                message: fatal.to_string(),
+            });
+        }
+    }
+    if cancel.is_cancelled() {
+        return Err(CoreError::Cancelled);
+    }
+    let mut loaded: Vec<(String, u64)> = st.loaded.into_iter().collect();
+    loaded.sort();
+    Ok(RestoreSummary {
+        database: target.dbname().to_string(),
+        selected,
+        done: st.done,
+        failures: st.failures,
+        skipped: st.skipped,
+        notes,
+        rows: st.rows,
+        bytes: st.bytes,
+        loaded,
+        rolled_back,
+        elapsed: Duration::ZERO,
+    })
+}
+
+/// Create the target database if asked; returns the connection settings of the
+/// database to restore into and the name of a database this run created.
+async fn prepare_database(
+    conn: &ConnConfig,
+    opts: &RestoreOptions,
+    toc: &Toc,
+) -> Result<(ConnConfig, Option<String>)> {
+    if !opts.create {
+        return Ok((conn.clone(), None));
+    }
+    let wanted = conn.dbname().to_string();
+    let maint_cfg = conn.with_dbname("postgres");
+    let maint = match connect(&maint_cfg, TOOL_NAME).await {
+        Ok(c) => c,
+        Err(_) => connect(&conn.with_dbname("template1"), TOOL_NAME).await?,
+    };
+    let exists = maint
+        .query_opt("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", &[&wanted])
+        .await
+        .context(|| "looking up the target database".to_string())?
+        .is_some();
+    // pg_restore --create: -d names an existing database to connect to and the
+    // archive's database is created; a -d naming a new database creates that one.
+    let name = if exists { toc.info.database.clone() } else { wanted };
+    let db_entry = toc
+        .entries
+        .iter()
+        .find(|e| entry_kind(e) == Some(Kind::Database));
+    let create = db_entry
+        .and_then(|e| e.meta.get("create_options"))
+        .map(|o| format!("CREATE DATABASE {} {o}", ident(&name)))
+        .unwrap_or_else(|| format!("CREATE DATABASE {} WITH TEMPLATE = template0", ident(&name)));
+    maint
+        .batch_execute(&create)
+        .await
+        .map_err(|e| CoreError::Restore {
+            object: format!("DATABASE {name}"),
+            source: e,
+        })?;
+    let target = conn.with_dbname(&name);
+    if let Some(e) = db_entry {
+        let mut post = e.meta.get("post_create").cloned().unwrap_or_default();
+        if opts.no_owner {
+            post = strip_lines(&post, "ALTER DATABASE", "OWNER TO");
+        }
+        if opts.no_privileges {
+            post = strip_lines(&post, "GRANT", "");
+            post = strip_lines(&post, "REVOKE", "");
+        }
+        let post = post.replace("{{DATABASE}}", &ident(&name));
+        if !post.trim().is_empty() {
+            let c = connect(&target, TOOL_NAME).await?;
+            c.batch_execute(&post).await.map_err(|e| CoreError::Restore {
+                object: format!("DATABASE {name} properties"),
+                source: e,
+            })?;
+        }
+    }
+    Ok((target, Some(name)))
+}
+
+fn strip_lines(sql: &str, prefix: &str, contains: &str) -> String {
+    sql.lines()
+        .filter(|l| !(l.trim_start().starts_with(prefix) && l.contains(contains)))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+async fn open_worker(target: &ConnConfig, opts: &RestoreOptions) -> Result<Client> {
+    let c = connect(target, TOOL_NAME).await?;
+    let (version, _) = session::server_version(&c).await?;
+    session::setup_restore(&c, version).await?;
+    if let Some(role) = &opts.role {
+        c.batch_execute(&format!("SET ROLE {}", ident(role)))
+            .await
+            .context(|| format!("SET ROLE {role}"))?;
+    }
+    if opts.disable_triggers {
+        c.batch_execute("SET session_replication_role = replica")
+            .await
+            .context(|| "disabling triggers (session_replication_role)".to_string())?;
+    }
+    Ok(c)
+}
+
+/// `--clean`: drop the selected objects, in reverse order, before restoring.
+async fn clean(client: &Client, toc: &Toc, keep: &[bool]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (i, e) in toc.entries.iter().enumerate().rev() {
+        if !keep.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        if let Some(drop) = &e.drop {
+            if let Err(err) = client.batch_execute(drop).await {
+                notes.push(format!("could not drop {}: {}", object_name(e), DbMessage(&err)));
+            }
+        }
+    }
+    notes
+}
+
+/// Undo a run after a damaged archive: drop the database this run created, or
+/// every object this run created, newest first.
+async fn undo(
+    target: &ConnConfig,
+    conn: &ConnConfig,
+    created_db: Option<&str>,
+    toc: &Toc,
+    created: &[usize],
+    client: Option<&Client>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(db) = created_db {
+        match connect(&conn.with_dbname("postgres"), TOOL_NAME).await {
+            Ok(m) => {
+                // FORCE (13+) ends our own worker sessions still attached to it.
+                let force = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(db));
+                let plain = format!("DROP DATABASE IF EXISTS {}", ident(db));
+                let res = match m.batch_execute(&force).await {
+                    Ok(()) => Ok(()),
+                    Err(_) => m.batch_execute(&plain).await,
+                };
+                match res {
+                    Ok(()) => notes.push(format!("dropped database {db} created by this run")),
+                    Err(e) => notes.push(format!("could not drop database {db}: {}", DbMessage(&e))),
+                }
+            }
+            Err(e) => notes.push(format!("could not drop database {db}: {e}")),
+        }
+        return notes;
+    }
+    let fresh;
+    let client = match client {
+        Some(c) => c,
+        None => match connect(target, TOOL_NAME).await {
+            Ok(c) => {
+                fresh = c;
+                &fresh
+            }
+            Err(e) => {
+                notes.push(format!("could not undo the restore: {e}"));
+                return notes;
+            }
+        },
+    };
+    let _ = client.batch_execute("ROLLBACK").await;
+    let mut dropped = 0;
+    for &i in created.iter().rev() {
+        if let Some(drop) = toc.entries.get(i).and_then(|e| e.drop.as_ref()) {
+            match client.batch_execute(drop).await {
+                Ok(()) => dropped += 1,
+                Err(e) => notes.push(format!(
+                    "could not drop {}: {}",
+                    object_name(&toc.entries[i]),
+                    DbMessage(&e)
+                )),
+            }
+        }
+    }
+    notes.push(format!("dropped {dropped} objects created by this run"));
+    notes
+}
+
+/// A worker: take tasks until nothing is left.
+async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
+    loop {
+        let notified = run.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let batch = {
+            let mut st = run.lock();
+            if st.fatal.is_some() || run.stop.is_cancelled() {
+                return Ok(());
+            }
+            let batch = take_batch(&mut st, &run.toc);
+            if batch.is_empty() && st.sched.finished() && !st.external {
+                return Ok(());
+            }
+            if batch.is_empty() && st.sched.running() == 0 && !st.external && !st.sched.finished() {
+                return Err(CoreError::Internal(
+                    "restore plan stalled: no task is ready and none is running".into(),
+                ));
+            }
+            batch
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                _ = &mut notified => {},
+                _ = run.stop.cancelled() => return Ok(()),
+            }
+            continue;
+        }
+        let results = execute(run, client, &batch, in_txn).await;
+        let mut fatal = None;
+        {
+            let mut st = run.lock();
+            for (t, res) in results {
+                let ok = res.is_ok();
+                match res {
+                    Ok(obj) => {
+                        st.done += 1;
+                        if let TaskKind::Sql { entry } = st.kinds[t] {
+                            st.created.push(entry);
+                        }
+                        run.observer.event(&Event::ItemDone { object: obj, error: None });
+                    }
+                    Err((obj, e)) => {
+                        if matches!(e, CoreError::Format(_)) || matches!(e, CoreError::Cancelled) {
+                            fatal.get_or_insert(e);
+                        } else {
+                            let message = e.to_string();
+                            run.observer.event(&Event::ItemDone {
+                                object: obj.clone(),
+                                error: Some(message.clone()),
+                            });
+                            st.failures.push(Failure { object: obj, message });
+                        }
+                    }
+                }
+                let skipped = st.sched.complete(t, ok);
+                for s in skipped {
+                    let name = task_name(&run.toc, &st.kinds[s]);
+                    if let Some(n) = name {
+                        st.skipped.push(n);
+                    }
+                }
+                if !ok && run.opts.exit_on_error {
+                    st.sched.stop();
+                }
+            }
+            if let Some(e) = fatal {
+                st.fatal.get_or_insert(e);
+                st.sched.stop();
+            }
+        }
+        run.notify.notify_waiters();
+    }
+}
+
+fn task_name(toc: &Toc, k: &TaskKind) -> Option<String> {
+    match k {
+        TaskKind::Sql { entry } | TaskKind::Data { entry, .. } => toc.entries.get(*entry).map(object_name),
+        TaskKind::Barrier => None,
+    }
+}
+
+fn take_batch(st: &mut RunState, toc: &Toc) -> Vec<usize> {
+    let Some(first) = st.sched.next() else {
+        return Vec::new();
+    };
+    let mut batch = vec![first];
+    let light = |kinds: &[TaskKind], t: usize| match &kinds[t] {
+        TaskKind::Sql { entry } => is_light(toc.entries.get(*entry).and_then(entry_kind)),
+        _ => false,
+    };
+    if !light(&st.kinds, first) {
+        return batch;
+    }
+    let mut bytes = 0usize;
+    while batch.len() < BATCH_ITEMS && bytes < BATCH_SQL_BYTES {
+        let kinds = &st.kinds;
+        match st.sched.next_where(|t| light(kinds, t)) {
+            Some(t) => {
+                if let TaskKind::Sql { entry } = &st.kinds[t] {
+                    bytes += toc.entries.get(*entry).map_or(0, |e| e.create.len());
+                }
+                batch.push(t);
+            }
+            None => break,
+        }
+    }
+    batch
+}
+
+type TaskResult = std::result::Result<String, (String, CoreError)>;
+
+async fn execute(run: &Run, client: &Client, batch: &[usize], in_txn: bool) -> Vec<(usize, TaskResult)> {
+    let kinds: Vec<TaskKind> = {
+        let st = run.lock();
+        batch.iter().map(|&t| st.kinds[t].clone()).collect()
+    };
+    if batch.len() > 1 {
+        let sqls: Vec<(usize, String, String)> = batch
+            .iter()
+            .zip(&kinds)
+            .filter_map(|(&t, k)| match k {
+                TaskKind::Sql { entry } => {
+                    let e = &run.toc.entries[*entry];
+                    Some((t, object_name(e), entry_sql(e, &run.opts)))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut all = String::new();
+        if !in_txn {
+            all.push_str("BEGIN;\n");
+        }
+        for (_, _, s) in &sqls {
+            all.push_str(s);
+            all.push('\n');
+        }
+        if !in_txn {
+            all.push_str("COMMIT;\n");
+            if client.batch_execute(&all).await.is_ok() {
+                return sqls.into_iter().map(|(t, o, _)| (t, Ok(o))).collect();
+            }
+            let _ = client.batch_execute("ROLLBACK").await;
+        }
+        // One by one, to name what failed.
+        let mut out = Vec::new();
+        for (t, o, s) in sqls {
+            let r = client.batch_execute(&s).await;
+            out.push((t, r.map(|()| o.clone()).map_err(|e| (o.clone(), CoreError::Restore { object: o, source: e }))));
+        }
+        return out;
+    }
+    let t = batch[0];
+    let res = match &kinds[0] {
+        TaskKind::Sql { entry } => {
+            let e = &run.toc.entries[*entry];
+            let o = object_name(e);
+            let sql = entry_sql(e, &run.opts);
+            if sql.trim().is_empty() {
+                Ok(o)
+            } else {
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .map(|()| o.clone())
+                    .map_err(|e| (o.clone(), CoreError::Restore { object: o, source: e }))
+            }
+        }
+        TaskKind::Data {
+            entry,
+            stream,
+            frames,
+            freeze,
+        } => {
+            let e = &run.toc.entries[*entry];
+            let o = object_name(e);
+            match load_task(run, client, t, e, *stream, frames.clone(), *freeze && !in_txn).await {
+                Ok(()) => Ok(o),
+                Err(err) => Err((o, err)),
+            }
+        }
+        TaskKind::Barrier => Ok(String::new()),
+    };
+    vec![(t, res)]
+}
+
+async fn load_task(
+    run: &Run,
+    client: &Client,
+    task: usize,
+    e: &TocEntry,
+    stream: u32,
+    frames: std::ops::Range<usize>,
+    freeze: bool,
+) -> Result<()> {
+    let Some(data) = &e.data else {
+        return Ok(());
+    };
+    let (tx, rx) = mpsc::channel::<Result<Frame>>(2);
+    let producer = match &run.source {
+        Source::File(reader) => {
+            let reader = reader.clone();
+            tokio::task::spawn_blocking(move || {
+                let locs = reader.frames(stream);
+                for loc in locs.get(frames).unwrap_or(&[]) {
+                    let f = reader.read_frame(loc).map_err(CoreError::from);
+                    let stop = f.is_err();
+                    if tx.blocking_send(f).is_err() || stop {
+                        break;
+                    }
+                }
+            })
+        }
+        Source::Pipe => {
+            let raw = run.lock().pipe_frames.remove(&task);
+            tokio::task::spawn_blocking(move || {
+                if let Some(raw) = raw {
+                    let _ = tx.blocking_send(raw.decode().map_err(CoreError::from));
+                }
+            })
+        }
+    };
+    let object = object_name(e);
+    let res = copy_in::load(client, &object, data, LoadMode { freeze }, rx).await;
+    let _ = producer.await;
+    if matches!(run.source, Source::Pipe) {
+        run.frame_permits.add_permits(1);
+    }
+    let loaded = res?;
+    run.observer.event(&Event::Data {
+        bytes: loaded.bytes,
+        rows: loaded.rows,
+    });
+    let mut st = run.lock();
+    st.rows += loaded.rows;
+    st.bytes += loaded.bytes;
+    *st.loaded.entry(data.target.clone()).or_default() += loaded.rows;
+    Ok(())
+}
+
+// ---- pipe input
+
+enum PipeMsg {
+    Frame(RawFrame),
+    End,
+    Error(CoreError),
+}
+
+struct PipeFeed {
+    rx: mpsc::Receiver<PipeMsg>,
+}
+
+async fn pipe(
+    conn: &ConnConfig,
+    opts: &RestoreOptions,
+    input: Box<dyn Read + Send>,
+    observer: SharedObserver,
+    cancel: CancellationToken,
+) -> Result<RestoreSummary> {
+    let (toc_tx, toc_rx) = tokio::sync::oneshot::channel::<Result<Toc>>();
+    let (tx, rx) = mpsc::channel::<PipeMsg>(opts.jobs * 2 + 2);
+    let reader = std::thread::Builder::new()
+        .name("pgdump-pipe-reader".into())
+        .spawn(move || {
+            let mut sr = match StreamReader::new(std::io::BufReader::with_capacity(1 << 20, input)) {
+                Ok(sr) => sr,
+                Err(e) => {
+                    let _ = toc_tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            if toc_tx.send(Ok(sr.toc().clone())).is_err() {
+                return;
+            }
+            loop {
+                let msg = match sr.next_frame() {
+                    Ok(Some(f)) => PipeMsg::Frame(f),
+                    Ok(None) => PipeMsg::End,
+                    Err(e) => PipeMsg::Error(e.into()),
+                };
+                let last = !matches!(msg, PipeMsg::Frame(_));
+                if tx.blocking_send(msg).is_err() || last {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| CoreError::io("starting the archive reader thread", e))?;
+    let toc = toc_rx
+        .await
+        .map_err(|_| CoreError::Internal("archive reader stopped".into()))??;
+    let res = run(
+        conn,
+        opts,
+        Arc::new(toc),
+        Source::Pipe,
+        Some(PipeFeed { rx }),
+        observer,
+        cancel,
+    )
+    .await;
+    // Unblock and reap the reader (it stops when its channel closes).
+    let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+    res
+}
+
+/// Turn arriving frames into data tasks; release post-data when the archive's end is confirmed.
+async fn feed_frames(
+    run: Arc<Run>,
+    mut feed: PipeFeed,
+    data_done: usize,
+    pre_data_done: usize,
+    entry_task: HashMap<usize, usize>,
+    keep: Vec<bool>,
+) {
+    let pos: HashMap<u32, usize> = run.toc.entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let deps = select::dep_indices(&run.toc);
+    loop {
+        let msg = tokio::select! {
+            m = feed.rx.recv() => m,
+            _ = run.stop.cancelled() => None,
+        };
+        match msg {
+            Some(PipeMsg::Frame(frame)) => {
+                let entry = run
+                    .toc
+                    .stream(frame.stream())
+                    .and_then(|s| pos.get(&s.entry).copied());
+                let Some(entry) = entry else { continue };
+                // Frames of entries not restored are verified by the reader and dropped.
+                if !keep.get(entry).copied().unwrap_or(false) {
+                    continue;
+                }
+                let table_task = deps[entry]
+                    .first()
+                    .and_then(|t| entry_task.get(t))
+                    .copied()
+                    .unwrap_or(pre_data_done);
+                let Ok(permit) = run.frame_permits.clone().acquire_owned().await else { return };
+                permit.forget();
+                let mut st = run.lock();
+                let t = st.sched.add(&[pre_data_done, table_task], frame.raw_len(), Vec::new());
+                st.kinds.push(TaskKind::Data {
+                    entry,
+                    stream: frame.stream(),
+                    frames: 0..1,
+                    freeze: false,
+                });
+                st.pipe_frames.insert(t, frame);
+                st.sched.add_dep(data_done, t);
+                if st.sched.state(t) == State::Skipped {
+                    st.pipe_frames.remove(&t);
+                    run.frame_permits.add_permits(1);
+                }
+                drop(st);
+                run.notify.notify_waiters();
+            }
+            Some(PipeMsg::End) => {
+                let mut st = run.lock();
+                st.sched.release(data_done);
+                st.external = false;
+                drop(st);
+                run.notify.notify_waiters();
+                return;
+            }
+            Some(PipeMsg::Error(e)) => {
+                let mut st = run.lock();
+                st.fatal.get_or_insert(e);
+                st.sched.stop();
+                st.external = false;
+                drop(st);
+                run.notify.notify_waiters();
+                return;
+            }
+            None => {
+                let mut st = run.lock();
+                st.external = false;
+                st.sched.stop();
+                drop(st);
+                run.notify.notify_waiters();
+                return;
+            }
+        }
+    }
+}
