@@ -34,6 +34,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Turn an archive into a plain SQL script (for psql).
     Sql(SqlArgs),
+    /// Check that two databases are equivalent (schema, data, sequences, large objects).
+    Compare(CompareArgs),
 }
 
 /// Connection options (libpq conventions; PGHOST, PGPORT, PGUSER, PGPASSWORD,
@@ -252,6 +254,26 @@ pub struct SqlArgs {
     /// Include CREATE DATABASE and a \connect to it.
     #[arg(short = 'C', long = "create")]
     pub create: bool,
+}
+
+/// `pgdump compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The source database (name or connection string; host, port and user from the environment).
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// The target database.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// Do not compare owners.
+    #[arg(long = "ignore-owner")]
+    pub ignore_owner: bool,
+    /// Do not compare privileges.
+    #[arg(long = "ignore-acl")]
+    pub ignore_acl: bool,
+    /// Compare definitions only, not table contents.
+    #[arg(long = "schema-only")]
+    pub schema_only: bool,
 }
 
 /// Parse sizes like `4MiB`, `64M`, `1g`, `4096`.

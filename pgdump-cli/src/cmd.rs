@@ -9,7 +9,7 @@ use pgdump_core::restore::{Input, RestoreOptions};
 use pgdump_core::{CancellationToken, Output};
 use pgdump_format::{ArchiveReader, FormatError, StreamReader, Toc};
 
-use crate::args::{Cli, Command, DumpArgs, ListArgs, RestoreArgs, SqlArgs, VerifyArgs};
+use crate::args::{Cli, Command, CompareArgs, DumpArgs, ListArgs, RestoreArgs, SqlArgs, VerifyArgs};
 use crate::convert;
 use crate::report::{bytes, count, Progress};
 
@@ -21,6 +21,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(a) => list(a),
         Command::Verify(a) => verify(a),
         Command::Sql(a) => sql(a),
+        Command::Compare(a) => compare(a).await,
     }
 }
 
@@ -327,4 +328,22 @@ fn sql(a: SqlArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn compare(a: CompareArgs) -> Result<ExitCode> {
+    let resolve = |s: &str| pgdump_core::conn::ConnBuilder::new().dbname(s).resolve();
+    let src = resolve(&a.source)?;
+    let dst = resolve(&a.target)?;
+    let opts = pgdump_core::compare::CompareOptions {
+        ignore: pgdump_core::compare::Ignore {
+            owner: a.ignore_owner,
+            acl: a.ignore_acl,
+        },
+        schema_only: a.schema_only,
+    };
+    let report = pgdump_core::compare::compare(&src, &dst, opts)
+        .await
+        .with_context(|| format!("comparing {} with {}", src.target(), dst.target()))?;
+    print!("{}", report.render());
+    Ok(if report.equivalent() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cmd::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pgdump: error: {e:#}");
+            eprintln!("pgdump: error: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -46,4 +46,21 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// The error and its causes, leaving out causes whose text is already shown
+/// (core errors embed the server's message; its error object is also their source).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(text.trim()) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
