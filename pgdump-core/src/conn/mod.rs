@@ -94,9 +94,11 @@ impl ConnConfig {
 /// then fails on its next use with a "connection closed" error. Server
 /// notices are logged (`WARNING` at warn level, others at info/debug).
 ///
-/// Errors: [`CoreError::Config`] for unusable TLS files or when no server
-/// matches `target_session_attrs`; [`CoreError::Connect`] naming the failing
-/// `host:port/db` (and the other servers tried) otherwise.
+/// Errors: [`CoreError::Config`] for unusable TLS files, or when a server
+/// was reached but is not the `primary`/`standby` that `target_session_attrs`
+/// asks for (the message lists every server tried); otherwise
+/// [`CoreError::Connect`] naming the failing `host:port/db` (and the other
+/// servers tried) with the server's or the network's error as its source.
 pub async fn connect(cfg: &ConnConfig, application_name: &str) -> Result<Client> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(CoreError::Internal(
@@ -149,13 +151,25 @@ pub async fn connect(cfg: &ConnConfig, application_name: &str) -> Result<Client>
     Err(connect_error(cfg, failures))
 }
 
-/// The error for a connect where every server failed.
+/// The error for a connect where every server failed: the last connection
+/// error, with the other servers' failures in the target; or, when a server
+/// was reachable but did not fit `target_session_attrs`, a settings error
+/// listing every attempt.
 fn connect_error(cfg: &ConnConfig, mut failures: Vec<(String, Failure)>) -> CoreError {
+    let summary = |fs: &[(String, Failure)]| {
+        fs.iter()
+            .map(|(t, f)| format!("{t}: {}", f.message()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mismatch = failures
+        .iter()
+        .any(|(_, f)| matches!(f, Failure::Mismatch(_)));
     let last_pg = failures
         .iter()
         .rposition(|(_, f)| matches!(f, Failure::Pg(_)));
     match last_pg {
-        Some(i) => {
+        Some(i) if !mismatch => {
             let (target, f) = failures.remove(i);
             let Failure::Pg(source) = f else {
                 unreachable!("position of a Pg failure")
@@ -163,26 +177,16 @@ fn connect_error(cfg: &ConnConfig, mut failures: Vec<(String, Failure)>) -> Core
             let target = if failures.is_empty() {
                 target
             } else {
-                let others: Vec<String> = failures
-                    .iter()
-                    .map(|(t, f)| format!("{t}: {}", f.message()))
-                    .collect();
-                format!("{target} (also tried {})", others.join("; "))
+                format!("{target} (also tried {})", summary(&failures))
             };
             CoreError::Connect { target, source }
         }
-        None => {
-            let tried: Vec<String> = failures
-                .iter()
-                .map(|(t, f)| format!("{t}: {}", f.message()))
-                .collect();
-            CoreError::Config(format!(
-                "no server of {} matches target_session_attrs={} ({})",
-                cfg.target(),
-                cfg.target_session_attrs.as_str(),
-                tried.join("; ")
-            ))
-        }
+        _ => CoreError::Config(format!(
+            "no server of {} matches target_session_attrs={} ({})",
+            cfg.target(),
+            cfg.target_session_attrs.as_str(),
+            summary(&failures)
+        )),
     }
 }
 

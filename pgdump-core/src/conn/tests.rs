@@ -1005,6 +1005,47 @@ async fn connect_timeout_bounds_a_silent_server() {
 }
 
 #[test]
+fn connect_errors_summarize_every_attempt() {
+    let c = parse(
+        "host=a,b dbname=d target_session_attrs=standby",
+        &TestEnv::new(),
+    );
+    let timeout = || Failure::Pg(tokio_postgres::Error::__private_api_timeout());
+    let e = connect_error(
+        &c,
+        vec![
+            ("a:5432/d".into(), timeout()),
+            ("b:5432/d".into(), timeout()),
+        ],
+    );
+    let CoreError::Connect { target, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        target,
+        "b:5432/d (also tried a:5432/d: timeout waiting for server)"
+    );
+    let e = connect_error(
+        &c,
+        vec![
+            ("a:5432/d".into(), timeout()),
+            (
+                "b:5432/d".into(),
+                Failure::Mismatch("server is not in hot standby mode"),
+            ),
+        ],
+    );
+    let CoreError::Config(m) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        m,
+        "no server of a:5432,b:5432/d matches target_session_attrs=standby \
+         (a:5432/d: timeout waiting for server; b:5432/d: server is not in hot standby mode)"
+    );
+}
+
+#[test]
 fn shuffle_is_a_permutation() {
     let mut v: Vec<usize> = (0..20).collect();
     shuffle(&mut v);
