@@ -283,3 +283,22 @@ fn output_is_deterministic() {
         assert_eq!(write(&toc, &plan, codec).0, write(&toc, &plan, codec).0);
     }
 }
+
+#[test]
+fn thread_safety_of_public_types() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<ArchiveWriter<std::fs::File>>();
+    send::<EncodedFrame>();
+    sync::<EncodedFrame>();
+    send::<pgdump_format::RawFrame>();
+    send::<pgdump_format::Frame>();
+    send::<ArchiveReader<std::fs::File>>();
+    sync::<ArchiveReader<std::fs::File>>();
+    sync::<ArchiveReader<std::sync::Arc<[u8]>>>();
+    send::<StreamReader<std::fs::File>>();
+    send::<pgdump_format::FrameEncoder>();
+    send::<pgdump_format::FrameDecoder>();
+    send::<FormatError>();
+    sync::<FormatError>();
+}
