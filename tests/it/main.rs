@@ -2,4 +2,5 @@
 //! fixtures of `pgdump_tests` are shared by all tests. One module per area.
 
 mod conn;
+mod catalog_types;
 mod harness;

@@ -8,22 +8,25 @@
 //!   `pg_database_owner` (the default from PostgreSQL 15 on). Before 15 the
 //!   default owner was the bootstrap superuser, so a dump of an older server
 //!   always carries the owner, which is what keeps its semantics on a newer target.
-//! - privileges: diffed against `{owner=UC/owner,=U/owner}` (the PostgreSQL 15+
-//!   default, with the schema's *actual* owner), whatever the source version. The
-//!   script runs on the target, whose `public` has that ACL once the owner is set
-//!   (15+ targets); a pre-15 source's `=UC` for PUBLIC therefore comes out as
-//!   `REVOKE ALL ... FROM PUBLIC; GRANT USAGE,CREATE ... TO PUBLIC`, which restores
-//!   the old behaviour on 15+ and is a no-op round trip on a same-version (< 15) target.
-//!   This is pg_dump's choice (PostgreSQL 15 release notes: "databases restored from
-//!   previous releases keep their current permissions"); `pg_init_privs` is ignored
-//!   for `public`, as pg_dump does.
+//! - privileges (source 15+): diffed against `{owner=UC/owner,=U/owner}`, the
+//!   default with the schema's *actual* owner (the target's ACL once the owner is
+//!   set), as pg_dump does; `pg_init_privs` is ignored for `public`, as pg_dump does.
+//! - privileges (source before 15): the target may be older than 15 (PUBLIC has
+//!   `UC`) or 15+ (PUBLIC has `U`), so what PUBLIC holds cannot be diffed against one
+//!   default: the script revokes everything from PUBLIC and grants back what PUBLIC
+//!   has in the source; the other grantees are diffed against `{owner=UC/owner}`.
+//!   A default pre-15 `public` thus keeps `CREATE` for everybody on a 15+ target
+//!   (pg_dump's behaviour, PostgreSQL 15 release notes: "databases restored from
+//!   previous releases keep their current permissions"), and a pre-15 `public`
+//!   whose `CREATE` was revoked stays revoked on a target of the same major (where
+//!   pg_dump, diffing against the 15 default, emits nothing and leaves `CREATE`).
 //! - comment: nothing when it is the standard `standard public schema`;
 //!   `COMMENT ON SCHEMA public IS '';` when the comment was removed; the comment otherwise.
 //!
 //! The public schema's OID is below 16384, so its comment is read here (the scope
 //! only holds comments of user objects).
 
-use super::acl::{acl_item, AclTarget};
+use super::acl::{acl_item, acl_sql, AclTarget};
 use super::comment::{comment_item, CommentTarget};
 use super::{class, Dep, Item, Kind, Loader, ObjRef, Oid, Scope};
 use crate::error::Result;
@@ -121,6 +124,24 @@ fn public_acl_base(owner: &str) -> Vec<String> {
     vec![format!("{o}=UC/{o}"), format!("=U/{o}")]
 }
 
+/// The GRANT/REVOKE statements for `public` (see the module doc for the two cases).
+fn public_acl_sql(
+    target: &AclTarget<'_>,
+    acl: &[String],
+    owner: &str,
+    from_15: bool,
+) -> Result<String> {
+    if from_15 {
+        return acl_sql(target, Some(acl), &public_acl_base(owner), None);
+    }
+    let o = acl_role(owner);
+    let others = acl_sql(target, Some(acl), &[format!("{o}=UC/{o}")], None)?;
+    Ok(format!(
+        "REVOKE ALL ON SCHEMA {} FROM PUBLIC;\n{others}",
+        target.sql_name
+    ))
+}
+
 /// The `COMMENT ON SCHEMA public` statement needed to turn the standard comment
 /// into `comment`, if any.
 fn public_comment_sql(comment: Option<&str>) -> Option<String> {
@@ -177,12 +198,17 @@ fn public_items(scope: &Scope, row: &SchemaRow) -> Result<Vec<Item>> {
     let q = ident(&row.name);
     // A NULL ACL means the built-in default for the owner, not "unchanged".
     let acl = row.acl.clone().unwrap_or_else(|| row.acl_default.clone());
-    let base = public_acl_base(&row.owner);
-    let acl = acl_item(
+    let sql = public_acl_sql(
         &acl_target(obj, &q, &row.name, &row.owner),
-        Some(&acl),
-        &base,
+        &acl,
+        &row.owner,
+        scope.version.at_least(15),
     )?;
+    let acl = (!sql.is_empty()).then(|| {
+        let mut a = Item::new(Kind::Acl, obj, "SCHEMA public", sql).dep(Dep::Obj(obj));
+        a.owner = Some(row.owner.clone());
+        a
+    });
     let comment = if scope.opts.no_comments {
         None
     } else {
@@ -217,8 +243,12 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     fn scope(comments: &[(ObjRef, &str)]) -> Scope {
+        scope_v(150000, comments)
+    }
+
+    fn scope_v(version: u32, comments: &[(ObjRef, &str)]) -> Scope {
         Scope {
-            version: ServerVersion(150000),
+            version: ServerVersion(version),
             opts: DumpOptions::default(),
             namespaces: HashMap::new(),
             relations: HashMap::new(),
@@ -294,7 +324,7 @@ mod tests {
             Some(&["postgres=UC/postgres", "=UC/postgres"]),
             Some(PUBLIC_COMMENT),
         );
-        let items = public_items(&scope(&[]), &r).unwrap();
+        let items = public_items(&scope_v(140000, &[]), &r).unwrap();
         assert_eq!(
             sql(&items),
             "ALTER SCHEMA public OWNER TO postgres;\n\
@@ -303,6 +333,33 @@ mod tests {
         );
         assert_eq!(items[0].create, "");
         assert!(items[0].drop.is_none());
+        assert_eq!(items[1].key.kind, Kind::Acl);
+        assert_eq!(items[1].name, "SCHEMA public");
+    }
+
+    #[test]
+    fn hardened_public_before_15_revokes_create_on_any_target() {
+        // REVOKE CREATE ON SCHEMA public FROM PUBLIC on a 10..14 server, and a grant
+        let r = row(
+            "public",
+            "postgres",
+            Some(&["postgres=UC/postgres", "=U/postgres", "app=C/postgres"]),
+            Some(PUBLIC_COMMENT),
+        );
+        let items = public_items(&scope_v(100000, &[]), &r).unwrap();
+        assert_eq!(
+            sql(&items),
+            "ALTER SCHEMA public OWNER TO postgres;\n\
+             REVOKE ALL ON SCHEMA public FROM PUBLIC;\n\
+             GRANT USAGE ON SCHEMA public TO PUBLIC;\n\
+             GRANT CREATE ON SCHEMA public TO app;\n"
+        );
+        // the same ACL read from a 15+ server is diffed against the 15 default
+        let items = public_items(&scope_v(150000, &[]), &r).unwrap();
+        assert_eq!(
+            sql(&items),
+            "ALTER SCHEMA public OWNER TO postgres;\nGRANT CREATE ON SCHEMA public TO app;\n"
+        );
     }
 
     #[test]
