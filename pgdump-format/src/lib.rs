@@ -10,6 +10,41 @@
 //! * [`ArchiveReader`] reads at random through footer → index → TOC; `&self`, `Sync`.
 //! * [`StreamReader`] reads a pipe front to back and checks the index at the end.
 //!
+//! ```
+//! use pgdump_format::*;
+//!
+//! let mut toc = Toc::default();
+//! toc.entries.push(TocEntry {
+//!     id: 1,
+//!     kind: "TABLE DATA".into(),
+//!     name: "t".into(),
+//!     data: Some(TableData { streams: vec![0], ..Default::default() }),
+//!     ..Default::default()
+//! });
+//! toc.streams.push(StreamDecl { id: 0, entry: 1, ..Default::default() });
+//!
+//! // Write: header and TOC now, frames as they come (encoded on any thread), then seal.
+//! let mut w = ArchiveWriter::new(Vec::new(), &toc, WriterOptions::default())?;
+//! let rows = b"1\tone\n2\ttwo\n";
+//! let frame = EncodedFrame::encode(0, 0, rows, Codec::default(), FrameMeta { rows: 2, content_hash: 0 })?;
+//! w.write_frame(&frame)?;
+//! let (summary, bytes) = w.finish()?;
+//! assert_eq!(summary.rows, 2);
+//!
+//! // Read at random...
+//! let r = ArchiveReader::open(bytes.as_slice())?;
+//! let frame = r.read_frame(&r.frames(0)[0])?;
+//! assert_eq!(frame.data, rows);
+//! r.verify_all()?;
+//!
+//! // ...or front to back, from a pipe.
+//! let mut s = StreamReader::new(bytes.as_slice())?;
+//! while let Some(raw) = s.next_frame()? {
+//!     assert_eq!(raw.decode()?.data, rows);
+//! }
+//! # Ok::<(), FormatError>(())
+//! ```
+//!
 //! Every length is checked by a header CRC-32C before use, every payload by its own CRC-32C
 //! before any byte is handed out, and decompressed data by a second CRC-32C. Damage is
 //! reported as a typed [`FormatError`] naming the record and byte offset; this crate does

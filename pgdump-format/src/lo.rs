@@ -40,7 +40,7 @@ pub fn encode_record(
             "large object {oid}: offset {offset} overflows"
         )));
     }
-    out.reserve(LO_RECORD_HEADER_LEN + data.len());
+    out.reserve(LO_RECORD_HEADER_LEN.saturating_add(data.len()));
     out.extend_from_slice(&oid.to_le_bytes());
     out.extend_from_slice(&offset.to_le_bytes());
     out.extend_from_slice(&len.to_le_bytes());
@@ -108,7 +108,10 @@ impl<'a> LoRecords<'a> {
             .split_at_checked(len as usize)
             .ok_or_else(|| bad("payload ends inside a record's data"))?;
         self.rest = rest;
-        self.pos = self.pos.saturating_add(LO_RECORD_HEADER_LEN + data.len());
+        self.pos = self
+            .pos
+            .saturating_add(LO_RECORD_HEADER_LEN)
+            .saturating_add(data.len());
         Ok(LoRecord { oid, offset, data })
     }
 }

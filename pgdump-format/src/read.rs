@@ -142,6 +142,19 @@ impl From<&FrameEntry> for FrameLocation {
     }
 }
 
+/// What `open_sealed` found, before it is put together with the source.
+struct Parts {
+    toc: Toc,
+    toc_end: u64,
+    index_offset: u64,
+    index: Index,
+    by_stream: Vec<Vec<FrameLocation>>,
+}
+
+fn e_is_footer(e: &FormatError) -> bool {
+    matches!(e, FormatError::Checksum { what, .. } | FormatError::Corrupt { what, .. } if what == "footer")
+}
+
 /// Random access reader: footer → index → TOC; any frame on demand. `&self` methods, `Sync`.
 pub struct ArchiveReader<R: ReadAt> {
     r: R,
@@ -181,13 +194,33 @@ impl<R: ReadAt> ArchiveReader<R> {
             let footer_offset = size - FOOTER_LEN as u64;
             let tail = read_vec(&r, footer_offset, FOOTER_LEN as u64, "footer")?;
             if Footer::has_end_magic(&tail) {
-                return Self::open_sealed(r, size, header, &tail);
+                return match Self::open_sealed(&r, size, &header, &tail) {
+                    Ok(parts) => Ok(Self::assemble(r, size, header, parts)),
+                    // The end magic may be a coincidence: the last frame of an unsealed archive
+                    // can end with those bytes. If walking the records says so, report that.
+                    Err(e @ (FormatError::Checksum { .. } | FormatError::Corrupt { .. }))
+                        if e_is_footer(&e) =>
+                    {
+                        match scan_unsealed(&r, size, toc_offset) {
+                            scan @ (FormatError::Unsealed | FormatError::Truncated { .. }) => {
+                                Err(scan)
+                            }
+                            _ => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
             }
         }
         Err(scan_unsealed(&r, size, toc_offset))
     }
 
-    fn open_sealed(r: R, size: u64, header: HeaderInfo, tail: &[u8]) -> Result<Self, FormatError> {
+    fn open_sealed(
+        r: &R,
+        size: u64,
+        header: &HeaderInfo,
+        tail: &[u8],
+    ) -> Result<Parts, FormatError> {
         let footer_offset = size - FOOTER_LEN as u64;
         let footer = match Footer::decode(tail, footer_offset)? {
             Decoded::Complete(f) => f,
@@ -210,7 +243,7 @@ impl<R: ReadAt> ArchiveReader<R> {
                 ),
             ));
         }
-        let index_bytes = read_vec(&r, index_offset, footer.index_len, "index")?;
+        let index_bytes = read_vec(r, index_offset, footer.index_len, "index")?;
         if crc32c(&index_bytes) != footer.index_crc {
             return Err(FormatError::checksum("index", index_offset));
         }
@@ -231,19 +264,29 @@ impl<R: ReadAt> ArchiveReader<R> {
         let index = ih.decode_body(body, index_offset)?;
         drop(index_bytes);
 
-        let (toc, toc_end) = read_toc(&r, toc_offset, index_offset)?;
+        let (toc, toc_end) = read_toc(r, toc_offset, index_offset)?;
         let by_stream = check_index(&index, &toc, toc_end, index_offset)?;
-        Ok(ArchiveReader {
-            r,
-            size,
-            header,
+        Ok(Parts {
             toc,
             toc_end,
             index_offset,
-            streams: index.streams,
+            index,
             by_stream,
-            entries: index.frames,
         })
+    }
+
+    fn assemble(r: R, size: u64, header: HeaderInfo, p: Parts) -> Self {
+        ArchiveReader {
+            r,
+            size,
+            header,
+            toc: p.toc,
+            toc_end: p.toc_end,
+            index_offset: p.index_offset,
+            streams: p.index.streams,
+            by_stream: p.by_stream,
+            entries: p.index.frames,
+        }
     }
 
     /// The table of contents.
@@ -477,7 +520,7 @@ fn read_toc<R: ReadAt + ?Sized>(r: &R, offset: u64, limit: u64) -> Result<(Toc, 
         })?;
     let stored = read_vec(
         r,
-        offset + TOC_HEADER_LEN as u64,
+        offset.saturating_add(TOC_HEADER_LEN as u64),
         h.stored_len,
         "TOC record",
     )?;

@@ -159,6 +159,24 @@ fn unsealed_when_writer_dropped() {
     }
 }
 
+#[test]
+fn unsealed_even_when_the_last_frame_ends_like_a_footer() {
+    let toc = toc_with(&[1]);
+    let mut payload = noise(3, 100);
+    payload.extend_from_slice(b"\x89PGDEND\n");
+    let mut buf = Vec::new();
+    {
+        let mut w = ArchiveWriter::new(&mut buf, &toc, WriterOptions::default()).unwrap();
+        w.write_raw(0, 0, &payload, FrameMeta::default()).unwrap();
+    }
+    assert!(buf.ends_with(b"\x89PGDEND\n"));
+    assert_both!(buf, FormatError::Unsealed);
+    // Cut inside that frame, but keeping the magic-like tail: truncated.
+    let mut cut = buf.clone();
+    cut.drain(cut.len() - 40..cut.len() - 8);
+    assert_both!(cut, FormatError::Truncated { .. });
+}
+
 fn flip(bytes: &[u8], at: usize) -> Vec<u8> {
     let mut b = bytes.to_vec();
     b[at] ^= 0x20;
