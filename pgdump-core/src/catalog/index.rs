@@ -1,15 +1,288 @@
-//! (stub) — to be written: see catalog/README.md.
+//! Indexes that no constraint owns (`CREATE INDEX` from `pg_get_indexdef`), and
+//! the attachment of partition indexes to their parent (`INDEX ATTACH`).
+//!
+//! * Any access method, expressions, partial indexes, `INCLUDE`, operator
+//!   classes with options, collations: all in the server's definition. On a
+//!   partitioned table it reads `CREATE INDEX ... ON ONLY parent` (11+).
+//! * Then, in the same item: `ALTER INDEX i ALTER COLUMN n SET STATISTICS v`
+//!   for expression columns with a target (11+), `ALTER TABLE t CLUSTER ON i`,
+//!   `ALTER TABLE ONLY t REPLICA IDENTITY USING INDEX i`.
+//! * `ALTER INDEX parent ATTACH PARTITION child` for every dumped partition
+//!   index with a parent index, including indexes of PRIMARY KEY / UNIQUE /
+//!   EXCLUDE constraints (their definitions are `constraint.rs`'s).
+//! * Invalid indexes (a failed `CREATE INDEX CONCURRENTLY`) are not dumped, as
+//!   by pg_dump, except partitioned indexes (invalid until every partition has
+//!   its index attached).
+//! * Indexes on tables and materialized views; comments on indexes.
 
-use super::{Item, Loader, Scope};
-use crate::error::Result;
+use super::comment::{comment_item, CommentTarget};
+use super::{class, Dep, Item, Kind, Loader, ObjRef, Oid, Scope, ServerVersion};
+use crate::error::{CoreError, Result};
+use crate::quote::{ident, qualify};
 
-/// Load this kind's objects and turn them into items.
-pub(crate) async fn collect(_l: &Loader<'_>, _scope: &Scope) -> Result<Vec<Item>> {
-    Ok(Vec::new())
+/// Relation kinds whose indexes are dumped.
+const INDEXED_RELKINDS: &[char] = &['r', 'p', 'm'];
+
+/// One index row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Index {
+    oid: Oid,
+    relid: Oid,
+    name: String,
+    /// Backs a PRIMARY KEY / UNIQUE / EXCLUDE constraint.
+    constraint: bool,
+    /// `pg_get_indexdef` (indexes without a constraint).
+    def: Option<String>,
+    clustered: bool,
+    replident: bool,
+    /// Index columns with a statistics target: (column number, target).
+    stats: Vec<(i16, i32)>,
+    /// The parent index (11+): OID, schema, name.
+    parent: Option<(Oid, String, String)>,
+    /// Table of the parent index.
+    parent_table: Option<Oid>,
 }
 
-/// Objects of this kind in scope that this module cannot reproduce, one line
-/// each (`kind identity: why`). The dump fails on them unless told to skip.
-pub(crate) async fn unsupported(_l: &Loader<'_>, _scope: &Scope) -> Result<Vec<String>> {
-    Ok(Vec::new())
+/// Indexes of the relations `$1` (locked tables, or materialized views).
+fn query_sql(v: ServerVersion) -> String {
+    let (parent_cols, parent_join) = if v.at_least(11) {
+        (
+            "inh.inhparent, pn.nspname::pg_catalog.text, pic.relname::pg_catalog.text, pi.indrelid",
+            "LEFT JOIN pg_catalog.pg_inherits inh ON inh.inhrelid = i.indexrelid \
+             LEFT JOIN pg_catalog.pg_class pic ON pic.oid = inh.inhparent \
+             LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pic.relnamespace \
+             LEFT JOIN pg_catalog.pg_index pi ON pi.indexrelid = inh.inhparent",
+        )
+    } else {
+        (
+            "NULL::pg_catalog.oid, NULL::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.oid",
+            "",
+        )
+    };
+    format!(
+        "SELECT i.indexrelid, i.indrelid, ic.relname::pg_catalog.text, k.is_con, \
+                CASE WHEN NOT k.is_con THEN pg_catalog.pg_get_indexdef(i.indexrelid) END, \
+                i.indisclustered, i.indisreplident, \
+                ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a \
+                      WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0 ORDER BY a.attnum), \
+                ARRAY(SELECT a.attstattarget::pg_catalog.int4 FROM pg_catalog.pg_attribute a \
+                      WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0 ORDER BY a.attnum), \
+                {parent_cols} \
+         FROM pg_catalog.pg_index i \
+         JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+         CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c \
+                 WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
+                   AND c.contype IN ('p', 'u', 'x')) AS is_con) k \
+         {parent_join} \
+         WHERE i.indrelid = ANY($1::pg_catalog.oid[]) \
+           AND (i.indisvalid OR ic.relkind = 'I') \
+         ORDER BY i.indexrelid"
+    )
+}
+
+/// The index item's SQL: the definition and the settings that follow it.
+fn index_sql(def: &str, index: &str, name: &str, table: &str, x: &Index) -> String {
+    let mut sql = format!("{def};\n");
+    for (col, target) in &x.stats {
+        sql.push_str(&format!(
+            "ALTER INDEX {index} ALTER COLUMN {col} SET STATISTICS {target};\n"
+        ));
+    }
+    if x.clustered {
+        sql.push_str(&format!(
+            "ALTER TABLE {table} CLUSTER ON {};\n",
+            ident(name)
+        ));
+    }
+    if x.replident {
+        sql.push_str(&format!(
+            "ALTER TABLE ONLY {table} REPLICA IDENTITY USING INDEX {};\n",
+            ident(name)
+        ));
+    }
+    sql
+}
+
+/// `ALTER INDEX parent ATTACH PARTITION child;`
+fn attach_sql(parent: &str, child: &str) -> String {
+    format!("ALTER INDEX {parent} ATTACH PARTITION {child};\n")
+}
+
+fn index_items(x: &Index, scope: &Scope) -> Result<Vec<Item>> {
+    let Some(rel) = scope.relation(x.relid) else {
+        return Ok(Vec::new());
+    };
+    let obj = ObjRef::new(class::PG_CLASS, x.oid);
+    let table = qualify(&rel.schema, &rel.name);
+    let q = qualify(&rel.schema, &x.name);
+    let mut items = Vec::new();
+    if !x.constraint {
+        let def = x
+            .def
+            .as_deref()
+            .ok_or_else(|| CoreError::Catalog(format!("index {q} was dropped during the dump")))?;
+        let mut it = Item::new(
+            Kind::Index,
+            obj,
+            x.name.clone(),
+            index_sql(def, &q, &x.name, &table, x),
+        )
+        .primary()
+        .schema(rel.schema.clone())
+        .drop(format!("DROP INDEX IF EXISTS {q};\n"))
+        .dep(Dep::Obj(ObjRef::new(class::PG_CLASS, x.relid)))
+        .meta("table", table.clone());
+        it.owner = Some(rel.owner.clone());
+        items.push(it);
+        let ct = CommentTarget {
+            obj,
+            sql_kind: "INDEX",
+            sql_name: &q,
+            schema: Some(&rel.schema),
+            tag: &x.name,
+            owner: Some(&rel.owner),
+        };
+        items.extend(comment_item(scope, &ct));
+    }
+    if let (Some((poid, pschema, pname)), Some(ptable)) = (&x.parent, x.parent_table) {
+        if let Some(prel) = scope.relation(ptable).filter(|r| r.dump) {
+            let pobj = ObjRef::new(class::PG_CLASS, *poid);
+            let mut it = Item::new(
+                Kind::IndexAttach,
+                obj,
+                x.name.clone(),
+                attach_sql(&qualify(pschema, pname), &q),
+            )
+            .schema(rel.schema.clone())
+            .dep(Dep::Obj(pobj))
+            .dep(Dep::Obj(obj))
+            .meta("table", qualify(&prel.schema, &prel.name));
+            it.owner = Some(rel.owner.clone());
+            items.push(it);
+        }
+    }
+    Ok(items)
+}
+
+fn row_to_index(r: &tokio_postgres::Row) -> Index {
+    let cols: Vec<i16> = r.get::<_, Option<Vec<i16>>>(7).unwrap_or_default();
+    let targets: Vec<i32> = r.get::<_, Option<Vec<i32>>>(8).unwrap_or_default();
+    let parent = match (
+        r.get::<_, Option<Oid>>(9),
+        r.get::<_, Option<String>>(10),
+        r.get::<_, Option<String>>(11),
+    ) {
+        (Some(o), Some(s), Some(n)) => Some((o, s, n)),
+        _ => None,
+    };
+    Index {
+        oid: r.get(0),
+        relid: r.get(1),
+        name: r.get(2),
+        constraint: r.get(3),
+        def: r.get(4),
+        clustered: r.get(5),
+        replident: r.get(6),
+        stats: cols.into_iter().zip(targets).collect(),
+        parent,
+        parent_table: r.get(12),
+    }
+}
+
+/// Load this kind's objects and turn them into items.
+pub(crate) async fn collect(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> {
+    let rels = scope.rel_oids(INDEXED_RELKINDS);
+    if rels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = l.query("indexes", &query_sql(l.version), &[&rels]).await?;
+    let mut items = Vec::new();
+    for r in &rows {
+        items.extend(index_items(&row_to_index(r), scope)?);
+    }
+    Ok(items)
+}
+
+/// Indexes in scope this module cannot reproduce: those in a tablespace (the
+/// DDL leaves the tablespace out).
+pub(crate) async fn unsupported(l: &Loader<'_>, scope: &Scope) -> Result<Vec<String>> {
+    let rels = scope.rel_oids(INDEXED_RELKINDS);
+    if rels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT i.indrelid, ic.relname::pg_catalog.text, ts.spcname::pg_catalog.text \
+               FROM pg_catalog.pg_index i \
+               JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+               JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace \
+               WHERE i.indrelid = ANY($1::pg_catalog.oid[]) \
+                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c \
+                                 WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
+                                   AND c.contype IN ('p', 'u', 'x')) \
+               ORDER BY i.indexrelid";
+    let rows = l.query("unsupported indexes", sql, &[&rels]).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let rel = scope.relation(r.get(0))?;
+            Some(format!(
+                "index {}: in tablespace {} (tablespaces are not supported)",
+                qualify(&rel.schema, &r.get::<_, String>(1)),
+                ident(&r.get::<_, String>(2))
+            ))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_with_settings() {
+        let x = Index {
+            name: "orders_cust_date_idx".into(),
+            stats: vec![(1, 300)],
+            clustered: true,
+            replident: true,
+            ..Index::default()
+        };
+        let def = "CREATE INDEX orders_cust_date_idx ON cov_core.orders USING btree (customer_id, ordered_on DESC) \
+                   INCLUDE (total, note)";
+        assert_eq!(
+            index_sql(def, "cov_core.orders_cust_date_idx", &x.name, "cov_core.orders", &x),
+            format!(
+                "{def};\nALTER INDEX cov_core.orders_cust_date_idx ALTER COLUMN 1 SET STATISTICS 300;\n\
+                 ALTER TABLE cov_core.orders CLUSTER ON orders_cust_date_idx;\n\
+                 ALTER TABLE ONLY cov_core.orders REPLICA IDENTITY USING INDEX orders_cust_date_idx;\n"
+            )
+        );
+        let plain = Index {
+            name: "Odd".into(),
+            ..Index::default()
+        };
+        assert_eq!(
+            index_sql(
+                "CREATE INDEX \"Odd\" ON s.t USING btree (a)",
+                "s.\"Odd\"",
+                "Odd",
+                "s.t",
+                &plain
+            ),
+            "CREATE INDEX \"Odd\" ON s.t USING btree (a);\n"
+        );
+    }
+
+    #[test]
+    fn attach() {
+        assert_eq!(
+            attach_sql("cov_part.measurements_pkey", "cov_part.measurements_old_pkey"),
+            "ALTER INDEX cov_part.measurements_pkey ATTACH PARTITION cov_part.measurements_old_pkey;\n"
+        );
+    }
+
+    #[test]
+    fn version_branches() {
+        assert!(!query_sql(ServerVersion(100000)).contains("pg_inherits"));
+        assert!(query_sql(ServerVersion(110000)).contains("pg_inherits"));
+    }
 }
