@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use pgdump_format::{lo, ArchiveReader, DataKind};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(r) = ArchiveReader::open(data) else { return };
+    let Ok(r) = ArchiveReader::open(data) else {
+        return;
+    };
     let _ = r.verify_all();
     for decl in &r.toc().streams {
         let is_lo = r

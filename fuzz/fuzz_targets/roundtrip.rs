@@ -4,12 +4,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use pgdump_format::{
-    ArchiveReader, ArchiveWriter, Codec, EncodedFrame, FrameMeta, StreamDecl, StreamReader, TableData, Toc,
-    TocEntry, WriterOptions,
+    ArchiveReader, ArchiveWriter, Codec, EncodedFrame, FrameMeta, StreamDecl, StreamReader,
+    TableData, Toc, TocEntry, WriterOptions,
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&ctl, mut rest)) = data.split_first() else { return };
+    let Some((&ctl, mut rest)) = data.split_first() else {
+        return;
+    };
     let codec = match ctl % 4 {
         0 => Codec::None,
         1 => Codec::Zstd { level: 1 },
@@ -22,10 +24,17 @@ fuzz_target!(|data: &[u8]| {
         toc.entries.push(TocEntry {
             id: s + 1,
             kind: "TABLE DATA".into(),
-            data: Some(TableData { streams: vec![s], ..Default::default() }),
+            data: Some(TableData {
+                streams: vec![s],
+                ..Default::default()
+            }),
             ..Default::default()
         });
-        toc.streams.push(StreamDecl { id: s, entry: s + 1, ..Default::default() });
+        toc.streams.push(StreamDecl {
+            id: s,
+            entry: s + 1,
+            ..Default::default()
+        });
     }
     // Frames: [stream][len][len bytes] ...
     let mut frames: Vec<(u32, Vec<u8>)> = Vec::new();
@@ -35,16 +44,31 @@ fuzz_target!(|data: &[u8]| {
         }
         let n = usize::from(*len).min(tail.len());
         let (payload, tail) = tail.split_at(n);
-        frames.push((u32::from(*s) % nstreams, payload.repeat(usize::from(*s % 8) + 1)));
+        frames.push((
+            u32::from(*s) % nstreams,
+            payload.repeat(usize::from(*s % 8) + 1),
+        ));
         rest = tail;
     }
-    let mut w = ArchiveWriter::new(Vec::new(), &toc, WriterOptions { codec, ..Default::default() }).unwrap();
+    let mut w = ArchiveWriter::new(
+        Vec::new(),
+        &toc,
+        WriterOptions {
+            codec,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let mut seqs = vec![0u32; nstreams as usize];
     for (s, p) in &frames {
         let seq = seqs[*s as usize];
         seqs[*s as usize] += 1;
-        let meta = FrameMeta { rows: p.len() as u64, content_hash: p.len() as u64 * 31 };
-        w.write_frame(&EncodedFrame::encode(*s, seq, p, codec, meta).unwrap()).unwrap();
+        let meta = FrameMeta {
+            rows: p.len() as u64,
+            content_hash: p.len() as u64 * 31,
+        };
+        w.write_frame(&EncodedFrame::encode(*s, seq, p, codec, meta).unwrap())
+            .unwrap();
     }
     let (summary, bytes) = w.finish().unwrap();
 
@@ -75,12 +99,18 @@ fuzz_target!(|data: &[u8]| {
         r.verify_all()?;
         Ok(())
     });
-    assert!(random_ok.is_err(), "random reader accepted a change at byte {pos}");
+    assert!(
+        random_ok.is_err(),
+        "random reader accepted a change at byte {pos}"
+    );
     let stream_ok = StreamReader::new(bad.as_slice()).and_then(|mut r| {
         while let Some(raw) = r.next_frame()? {
             raw.decode()?;
         }
         Ok(())
     });
-    assert!(stream_ok.is_err(), "stream reader accepted a change at byte {pos}");
+    assert!(
+        stream_ok.is_err(),
+        "stream reader accepted a change at byte {pos}"
+    );
 });

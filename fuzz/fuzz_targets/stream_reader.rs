@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use pgdump_format::StreamReader;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut r) = StreamReader::new(data) else { return };
+    let Ok(mut r) = StreamReader::new(data) else {
+        return;
+    };
     loop {
         match r.next_frame() {
             Ok(Some(raw)) => {
