@@ -112,7 +112,12 @@ pub struct DumpArgs {
     #[arg(short = 'j', long = "jobs", default_value_t = 1)]
     pub jobs: usize,
     /// Compression: zstd[:LEVEL] (default zstd:3), gzip[:LEVEL], none.
-    #[arg(short = 'Z', long = "compress", value_name = "METHOD[:LEVEL]", default_value = "zstd:3")]
+    #[arg(
+        short = 'Z',
+        long = "compress",
+        value_name = "METHOD[:LEVEL]",
+        default_value = "zstd:3"
+    )]
     pub compress: String,
     /// Dump only schemas matching this pattern (repeatable).
     #[arg(short = 'n', long = "schema", value_name = "PATTERN")]
@@ -148,7 +153,12 @@ pub struct DumpArgs {
     #[arg(short = 'b', long = "large-objects", alias = "blobs")]
     pub large_objects: bool,
     /// Exclude large objects.
-    #[arg(short = 'B', long = "no-large-objects", alias = "no-blobs", conflicts_with = "large_objects")]
+    #[arg(
+        short = 'B',
+        long = "no-large-objects",
+        alias = "no-blobs",
+        conflicts_with = "large_objects"
+    )]
     pub no_large_objects: bool,
     /// Do not dump the data of unlogged tables.
     #[arg(long = "no-unlogged-table-data")]
@@ -175,7 +185,11 @@ pub struct DumpArgs {
     #[arg(long = "split-size", value_name = "SIZE", default_value = "256MiB")]
     pub split_size: String,
     /// Size of one range of a split table.
-    #[arg(long = "split-chunk-size", value_name = "SIZE", default_value = "64MiB")]
+    #[arg(
+        long = "split-chunk-size",
+        value_name = "SIZE",
+        default_value = "64MiB"
+    )]
     pub split_chunk_size: String,
 }
 
@@ -290,7 +304,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "t" | "tb" | "tib" => 1 << 40,
         _ => return Err(format!("invalid size unit in {s:?}")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("size {s:?} too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} too large"))
 }
 
 /// Parse durations like `10s`, `500ms`, `2min`, `1h`, or plain milliseconds.
@@ -325,8 +340,14 @@ mod tests {
         assert_eq!(parse_size("64m"), Ok(64 << 20));
         assert_eq!(parse_size("100"), Ok(100));
         assert!(parse_size("x").is_err());
-        assert_eq!(parse_duration("10s"), Ok(std::time::Duration::from_secs(10)));
-        assert_eq!(parse_duration("250"), Ok(std::time::Duration::from_millis(250)));
+        assert_eq!(
+            parse_duration("10s"),
+            Ok(std::time::Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_duration("250"),
+            Ok(std::time::Duration::from_millis(250))
+        );
         assert!(parse_duration("3 weeks").is_err());
     }
 }

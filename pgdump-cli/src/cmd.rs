@@ -9,7 +9,9 @@ use pgdump_core::restore::{Input, RestoreOptions};
 use pgdump_core::{CancellationToken, Output};
 use pgdump_format::{ArchiveReader, FormatError, StreamReader, Toc};
 
-use crate::args::{Cli, Command, CompareArgs, DumpArgs, ListArgs, RestoreArgs, SqlArgs, VerifyArgs};
+use crate::args::{
+    Cli, Command, CompareArgs, DumpArgs, ListArgs, RestoreArgs, SqlArgs, VerifyArgs,
+};
 use crate::convert;
 use crate::report::{bytes, count, Progress};
 
@@ -30,7 +32,8 @@ fn cancel_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
             _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {},
@@ -53,7 +56,14 @@ async fn dump(a: DumpArgs, quiet: bool) -> Result<ExitCode> {
         Output::File(a.file.clone().unwrap_or_default().into())
     };
     let progress = Progress::new(quiet);
-    let res = pgdump_core::dump(&conn, &opts, output, progress.observer(), cancel_on_signal()).await;
+    let res = pgdump_core::dump(
+        &conn,
+        &opts,
+        output,
+        progress.observer(),
+        cancel_on_signal(),
+    )
+    .await;
     progress.finish();
     let s = res.with_context(|| format!("dump of {} failed", conn.target()))?;
     for u in &s.skipped {
@@ -89,7 +99,8 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
         Input::File(a.input.clone().into())
     };
     let progress = Progress::new(quiet);
-    let res = pgdump_core::restore(&conn, &opts, input, progress.observer(), cancel_on_signal()).await;
+    let res =
+        pgdump_core::restore(&conn, &opts, input, progress.observer(), cancel_on_signal()).await;
     progress.finish();
     let s = res.with_context(|| format!("restore of {} into {} failed", a.input, conn.target()))?;
     for n in &s.notes {
@@ -124,7 +135,11 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
             eprintln!("pgdump:   {t}: {} rows", count(*rows));
         }
     }
-    Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if s.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Open an archive file, or read the TOC from stdin.
@@ -157,10 +172,15 @@ impl Opened {
 /// Name the object a damaged frame belongs to.
 fn describe(toc: &Toc, e: &FormatError) -> String {
     let stream = match e {
-        FormatError::Checksum { stream: Some(s), .. } => Some(*s),
+        FormatError::Checksum {
+            stream: Some(s), ..
+        } => Some(*s),
         _ => None,
     };
-    match stream.and_then(|s| toc.stream(s)).and_then(|d| toc.entry(d.entry)) {
+    match stream
+        .and_then(|s| toc.stream(s))
+        .and_then(|d| toc.entry(d.entry))
+    {
         Some(entry) => format!("{e} (data of {} {})", entry.kind, entry.display_name()),
         None => e.to_string(),
     }
@@ -185,7 +205,10 @@ fn list(a: ListArgs) -> Result<ExitCode> {
                 });
                 if let Some(d) = &e.data {
                     let (rows, raw): (u64, u64) = stats.as_ref().map_or((0, 0), |st| {
-                        d.streams.iter().filter_map(|s| st.iter().find(|x| x.stream == *s)).fold((0, 0), |acc, x| (acc.0 + x.rows, acc.1 + x.raw_bytes))
+                        d.streams
+                            .iter()
+                            .filter_map(|s| st.iter().find(|x| x.stream == *s))
+                            .fold((0, 0), |acc, x| (acc.0 + x.rows, acc.1 + x.raw_bytes))
                     });
                     v["data"] = serde_json::json!({
                         "target": d.target, "format": format!("{:?}", d.format).to_lowercase(),
@@ -205,8 +228,16 @@ fn list(a: ListArgs) -> Result<ExitCode> {
     writeln!(out, ";     created: {}", toc.info.created_at)?;
     writeln!(out, ";     server: {}", toc.info.server_version)?;
     writeln!(out, ";     written by: {}", toc.info.tool)?;
-    writeln!(out, ";     entries: {}, streams: {}", toc.entries.len(), toc.streams.len())?;
-    writeln!(out, ";\n; Selected TOC entries (id; kind schema name owner):\n;")?;
+    writeln!(
+        out,
+        ";     entries: {}, streams: {}",
+        toc.entries.len(),
+        toc.streams.len()
+    )?;
+    writeln!(
+        out,
+        ";\n; Selected TOC entries (id; kind schema name owner):\n;"
+    )?;
     for e in &toc.entries {
         let mut line = format!(
             "{}; {} {} {} {}",
@@ -222,7 +253,12 @@ fn list(a: ListArgs) -> Result<ExitCode> {
                 .iter()
                 .filter_map(|s| st.iter().find(|x| x.stream == *s))
                 .fold((0u64, 0u64), |acc, x| (acc.0 + x.rows, acc.1 + x.raw_bytes));
-            line.push_str(&format!(" [{} rows, {}, {} stream(s)]", count(rows), bytes(raw), d.streams.len()));
+            line.push_str(&format!(
+                " [{} rows, {}, {} stream(s)]",
+                count(rows),
+                bytes(raw),
+                d.streams.len()
+            ));
         }
         writeln!(out, "{line}")?;
     }
@@ -239,14 +275,23 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
     };
     let (entries, streams, frames, rows, raw, stored) = match &opened {
         Opened::File(r) => match r.verify_all() {
-            Ok(v) => (v.entries, v.streams, v.frames, v.rows, v.raw_bytes, v.stored_bytes),
+            Ok(v) => (
+                v.entries,
+                v.streams,
+                v.frames,
+                v.rows,
+                v.raw_bytes,
+                v.stored_bytes,
+            ),
             Err(e) => {
                 eprintln!("pgdump: verify failed: {}", describe(r.toc(), &e));
                 return Ok(ExitCode::FAILURE);
             }
         },
         Opened::Stream(_) => {
-            let Opened::Stream(mut r) = opened else { unreachable!() };
+            let Opened::Stream(mut r) = opened else {
+                unreachable!()
+            };
             let toc = r.toc().clone();
             let (mut frames, mut rows, mut raw, mut stored) = (0u64, 0u64, 0u64, 0u64);
             loop {
@@ -272,7 +317,14 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
                     }
                 }
             }
-            (toc.entries.len(), toc.streams.len(), frames, rows, raw, stored)
+            (
+                toc.entries.len(),
+                toc.streams.len(),
+                frames,
+                rows,
+                raw,
+                stored,
+            )
         }
     };
     if a.json {
@@ -345,5 +397,9 @@ async fn compare(a: CompareArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("comparing {} with {}", src.target(), dst.target()))?;
     print!("{}", report.render());
-    Ok(if report.equivalent() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.equivalent() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

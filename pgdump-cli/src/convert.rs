@@ -95,14 +95,17 @@ fn sections(list: &[String]) -> Result<Vec<Section>> {
             "pre-data" => Ok(Section::PreData),
             "data" => Ok(Section::Data),
             "post-data" => Ok(Section::PostData),
-            other => bail!("unrecognized section name: {other:?} (use pre-data, data or post-data)"),
+            other => {
+                bail!("unrecognized section name: {other:?} (use pre-data, data or post-data)")
+            }
         })
         .collect()
 }
 
 /// Read a `--use-list` file: the leading entry id of every line not commented out with `;`.
 pub fn read_use_list(path: &std::path::Path) -> Result<Vec<EntryId>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut ids = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -110,9 +113,13 @@ pub fn read_use_list(path: &std::path::Path) -> Result<Vec<EntryId>> {
             continue;
         }
         let id = line.split(';').next().unwrap_or("").trim();
-        let id: EntryId = id
-            .parse()
-            .with_context(|| format!("{}:{}: expected an entry id before ';'", path.display(), n + 1))?;
+        let id: EntryId = id.parse().with_context(|| {
+            format!(
+                "{}:{}: expected an entry id before ';'",
+                path.display(),
+                n + 1
+            )
+        })?;
         ids.push(id);
     }
     Ok(ids)

@@ -38,8 +38,9 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PGDUMP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("pgdump_core={level},pgdump={level}")));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PGDUMP_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("pgdump_core={level},pgdump={level}"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

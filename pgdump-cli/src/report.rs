@@ -79,7 +79,9 @@ impl Observer for Progress {
                 }
                 self.bar.set_prefix(*name);
             }
-            Event::Planned { items, est_bytes, .. } => {
+            Event::Planned {
+                items, est_bytes, ..
+            } => {
                 self.bar.set_length(*est_bytes);
                 self.total_items.store(*items as u64, Ordering::Relaxed);
             }
@@ -98,7 +100,9 @@ impl Observer for Progress {
                 }
                 self.refresh_msg();
             }
-            Event::Warning { message } => self.bar.suspend(|| eprintln!("pgdump: warning: {message}")),
+            Event::Warning { message } => {
+                self.bar.suspend(|| eprintln!("pgdump: warning: {message}"))
+            }
             _ => {}
         }
     }

@@ -18,7 +18,7 @@ pub enum CoreError {
     Config(String),
 
     /// Could not connect to the server.
-    #[error("could not connect to {target}: {source}")]
+    #[error("could not connect to {target}: {}", DbMessage(.source))]
     Connect {
         /// Where we tried to connect (host:port/db, never the password).
         target: String,

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod compare;
 pub mod conn;
 pub mod copy_data;
+pub mod copy_text;
 pub mod dump;
 pub mod error;
 pub mod filter;

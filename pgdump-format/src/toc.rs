@@ -146,6 +146,11 @@ pub struct TableData {
     /// The streams holding the data, in order (a split table has several).
     #[serde(default)]
     pub streams: Vec<StreamId>,
+    /// For `binary` format: how to read each column's binary value, one per column:
+    /// a built-in type OID as decimal text (domains given as their base type),
+    /// `enum` or `enum[]`. Lets a reader turn binary rows into text without a server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binary_types: Vec<String>,
 }
 
 /// What the frames of a data stream contain.

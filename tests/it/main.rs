@@ -1,7 +1,11 @@
 //! The integration tests of pgdump: one binary, so the PostgreSQL clusters and loaded
 //! fixtures of `pgdump_tests` are shared by all tests. One module per area.
 
+mod catalog_code;
 mod catalog_misc;
-mod conn;
 mod catalog_types;
+mod conn;
+mod copy_text;
+mod common;
 mod harness;
+mod roundtrip;

@@ -141,14 +141,23 @@ pub fn acl_sql(
     let Some(acl) = acl else {
         return Ok(String::new());
     };
-    let cur: Vec<AclItem> = acl.iter().map(|s| parse_aclitem(s)).collect::<Result<_>>()?;
-    let def: Vec<AclItem> = base.iter().map(|s| parse_aclitem(s)).collect::<Result<_>>()?;
+    let cur: Vec<AclItem> = acl
+        .iter()
+        .map(|s| parse_aclitem(s))
+        .collect::<Result<_>>()?;
+    let def: Vec<AclItem> = base
+        .iter()
+        .map(|s| parse_aclitem(s))
+        .collect::<Result<_>>()?;
     let on = format!("{} {}", target.sql_kind, target.sql_name);
     let mut sql = String::new();
     // Revoke whatever default item is not there as such any more.
     for d in def.iter().filter(|d| !cur.contains(d)) {
         match column {
-            None => sql.push_str(&format!("REVOKE ALL ON {on} FROM {};\n", role_sql(&d.grantee))),
+            None => sql.push_str(&format!(
+                "REVOKE ALL ON {on} FROM {};\n",
+                role_sql(&d.grantee)
+            )),
             Some(col) => {
                 let privs: Vec<String> = d
                     .privs
@@ -184,7 +193,10 @@ pub fn acl_sql(
             .collect();
         let by_other = c.grantor != target.owner;
         if by_other {
-            sql.push_str(&format!("SET SESSION AUTHORIZATION {};\n", ident(&c.grantor)));
+            sql.push_str(&format!(
+                "SET SESSION AUTHORIZATION {};\n",
+                ident(&c.grantor)
+            ));
         }
         if !plain.is_empty() {
             sql.push_str(&format!(
@@ -208,9 +220,18 @@ pub fn acl_sql(
 }
 
 /// The ACL of an object as an item (None when nothing differs from the default).
-pub fn acl_item(target: &AclTarget<'_>, acl: Option<&[String]>, base: &[String]) -> Result<Option<Item>> {
+pub fn acl_item(
+    target: &AclTarget<'_>,
+    acl: Option<&[String]>,
+    base: &[String],
+) -> Result<Option<Item>> {
     let sql = acl_sql(target, acl, base, None)?;
-    Ok(make_item(target, 0, sql, format!("{} {}", target.sql_kind, target.tag)))
+    Ok(make_item(
+        target,
+        0,
+        sql,
+        format!("{} {}", target.sql_kind, target.tag),
+    ))
 }
 
 /// Column privileges of a relation: `columns` are `(attnum, quoted name, unquoted name, attacl)`.
@@ -223,7 +244,8 @@ pub fn column_acl_items(
         let Some(acl) = acl else { continue };
         let sql = acl_sql(target, Some(acl), &[], Some(quoted))?;
         let sub = u32::try_from(*attnum).unwrap_or(0);
-        if let Some(item) = make_item(target, sub, sql, format!("COLUMN {}.{}", target.tag, plain)) {
+        if let Some(item) = make_item(target, sub, sql, format!("COLUMN {}.{}", target.tag, plain))
+        {
             items.push(item);
         }
     }
@@ -235,7 +257,7 @@ fn make_item(target: &AclTarget<'_>, sub: u32, sql: String, tag: String) -> Opti
         return None;
     }
     let mut item = Item::new(Kind::Acl, target.obj, tag, sql)
-        .sub(sub)
+        .with_sub(sub)
         .dep(Dep::Obj(target.obj));
     item.schema = target.schema.map(str::to_string);
     item.owner = Some(target.owner.to_string());
@@ -276,7 +298,10 @@ mod tests {
 
     #[test]
     fn null_acl_means_defaults() {
-        assert_eq!(acl_sql(&target(), None, &["own=arwdDxt/own".into()], None).unwrap(), "");
+        assert_eq!(
+            acl_sql(&target(), None, &["own=arwdDxt/own".into()], None).unwrap(),
+            ""
+        );
     }
 
     #[test]
@@ -318,10 +343,18 @@ mod tests {
 
     #[test]
     fn column_privileges() {
-        let cols = vec![(2, "\"Name\"".to_string(), "Name".to_string(), Some(vec!["w=rw/own".to_string()]))];
+        let cols = vec![(
+            2,
+            "\"Name\"".to_string(),
+            "Name".to_string(),
+            Some(vec!["w=rw/own".to_string()]),
+        )];
         let items = column_acl_items(&target(), &cols).unwrap();
         assert_eq!(items.len(), 1);
-        assert_eq!(items[0].create, "GRANT SELECT(\"Name\"),UPDATE(\"Name\") ON TABLE s.t TO w;\n");
+        assert_eq!(
+            items[0].create,
+            "GRANT SELECT(\"Name\"),UPDATE(\"Name\") ON TABLE s.t TO w;\n"
+        );
         assert_eq!(items[0].key.sub, 2);
     }
 }

@@ -67,7 +67,7 @@ pub fn column_comment_items(
 
 fn make(target: &CommentTarget<'_>, sub: u32, sql: String, tag: String) -> Item {
     let mut item = Item::new(Kind::Comment, target.obj, tag, sql)
-        .sub(sub)
+        .with_sub(sub)
         .dep(Dep::Obj(target.obj));
     item.schema = target.schema.map(str::to_string);
     item.owner = target.owner.map(str::to_string);

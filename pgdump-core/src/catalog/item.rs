@@ -59,7 +59,12 @@ pub struct Item {
 
 impl Item {
     /// A new item with the given identity and SQL; everything else empty.
-    pub fn new(kind: Kind, obj: ObjRef, name: impl Into<String>, create: impl Into<String>) -> Self {
+    pub fn new(
+        kind: Kind,
+        obj: ObjRef,
+        name: impl Into<String>,
+        create: impl Into<String>,
+    ) -> Self {
         Item {
             key: ItemKey { kind, obj, sub: 0 },
             primary: false,
@@ -102,7 +107,7 @@ impl Item {
     }
 
     /// Set the sub-number of the key.
-    pub fn sub(mut self, sub: u32) -> Self {
+    pub fn with_sub(mut self, sub: u32) -> Self {
         self.key.sub = sub;
         self
     }
@@ -160,4 +165,8 @@ pub struct CopySource {
     /// Single integer primary-key column usable to split the table on servers
     /// without TID range scans (< 14).
     pub int_key: Option<String>,
+    /// How each column's binary form is read without a server (see
+    /// `pgdump_format::TableData::binary_types`); filled by the dump for tables whose
+    /// every column type pgdump can turn back into text. Empty: dump as text.
+    pub binary_types: Vec<String>,
 }

@@ -73,6 +73,7 @@ pub fn assemble(items: Vec<Item>, edges: &[DepEdge], scope: &Scope) -> Result<Gr
             && e.to.class == class::PG_CLASS
             && is_seq(e.from.oid)
     });
+    let graph = fk_after_index_attach(graph);
     let graph = select(graph, scope)?;
     let mut graph = order(graph)?;
     if scope.opts.schema_only || scope.opts.data_only {
@@ -80,7 +81,9 @@ pub fn assemble(items: Vec<Item>, edges: &[DepEdge], scope: &Scope) -> Result<Gr
             .items
             .iter()
             .map(|i| {
-                let data = i.key.kind.section() == pgdump_format::Section::Data;
+                // Large objects' comments and ACLs go with their data (as pg_dump -a).
+                let data = i.key.kind.section() == pgdump_format::Section::Data
+                    || (i.key.kind.is_attachment() && i.key.obj.class == class::PG_LARGEOBJECT);
                 if scope.opts.data_only {
                     data
                 } else {
@@ -106,6 +109,49 @@ pub fn assemble(items: Vec<Item>, edges: &[DepEdge], scope: &Scope) -> Result<Gr
     Ok(graph)
 }
 
+/// A unique constraint of a partitioned table is only usable by a foreign key
+/// once every partition's index is attached (until then the parent's index is
+/// invalid): make foreign keys wait for those INDEX ATTACH items (pg_dump's
+/// `addConstrChildIdxDeps`), through every level of partitioning.
+fn fk_after_index_attach(mut g: Graph) -> Graph {
+    let mut attaches_of: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    for (k, it) in g.items.iter().enumerate() {
+        if it.key.kind == Kind::IndexAttach {
+            for &d in &g.deps[k] {
+                attaches_of.entry(d).or_default().push(k);
+            }
+        }
+    }
+    for i in 0..g.items.len() {
+        if g.items[i].key.kind != Kind::FkConstraint {
+            continue;
+        }
+        let mut extra = Vec::new();
+        let mut stack: Vec<usize> = g.deps[i]
+            .iter()
+            .copied()
+            .filter(|&d| matches!(g.items[d].key.kind, Kind::Constraint | Kind::Index))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(c) = stack.pop() {
+            if !seen.insert(c) {
+                continue;
+            }
+            for &a in attaches_of.get(&c).map(Vec::as_slice).unwrap_or(&[]) {
+                extra.push(a);
+                // the attached child index may itself be partitioned
+                stack.extend(g.deps[a].iter().copied().filter(|&d| {
+                    d != c && matches!(g.items[d].key.kind, Kind::Constraint | Kind::Index)
+                }));
+            }
+        }
+        g.deps[i].extend(extra);
+        g.deps[i].sort_unstable();
+        g.deps[i].dedup();
+    }
+    g
+}
+
 /// `-t` (a relation with what it needs) and `-T` (leave out and cascade).
 fn select(graph: Graph, scope: &Scope) -> Result<Graph> {
     let tables = &scope.opts.tables;
@@ -119,9 +165,9 @@ fn select(graph: Graph, scope: &Scope) -> Result<Graph> {
         .filter(|(_, it)| {
             it.primary
                 && it.key.obj.class == class::PG_CLASS
-                && scope
-                    .relation(it.key.obj.oid)
-                    .is_some_and(|r| r.dump && tables.include.iter().any(|p| p.matches(&r.schema, &r.name)))
+                && scope.relation(it.key.obj.oid).is_some_and(|r| {
+                    r.dump && tables.include.iter().any(|p| p.matches(&r.schema, &r.name))
+                })
         })
         .map(|(i, _)| i)
         .collect();
@@ -137,9 +183,7 @@ fn select(graph: Graph, scope: &Scope) -> Result<Graph> {
     while i < roots.len() {
         let parent = graph.items[roots[i]].key.obj;
         for (j, it) in graph.items.iter().enumerate() {
-            if it.key.kind == Kind::TableAttach
-                && it.deps.contains(&super::Dep::Obj(parent))
-            {
+            if it.key.kind == Kind::TableAttach && it.deps.contains(&super::Dep::Obj(parent)) {
                 for d in &graph.deps[j] {
                     let child = &graph.items[*d];
                     if child.primary && child.key.obj != parent && !roots.contains(d) {

@@ -33,7 +33,13 @@ const USER_NS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND
 
 /// Every census query: (section name, SQL returning (identity, definition)).
 fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
-    let owner = |expr: &str| if ig.owner { "''".to_string() } else { format!("'owner=' || pg_catalog.pg_get_userbyid({expr})") };
+    let owner = |expr: &str| {
+        if ig.owner {
+            "''".to_string()
+        } else {
+            format!("'owner=' || pg_catalog.pg_get_userbyid({expr})")
+        }
+    };
     let acl = |expr: &str| {
         if ig.acl {
             "''".to_string()
@@ -45,19 +51,54 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
 
     // Every object in every catalog that holds user objects, by identity.
     let catalogs = [
-        "pg_class", "pg_proc", "pg_type", "pg_constraint", "pg_trigger", "pg_rewrite", "pg_policy",
-        "pg_cast", "pg_operator", "pg_opclass", "pg_opfamily", "pg_collation", "pg_conversion",
-        "pg_ts_config", "pg_ts_dict", "pg_ts_parser", "pg_ts_template", "pg_foreign_data_wrapper",
-        "pg_foreign_server", "pg_user_mapping", "pg_publication", "pg_statistic_ext",
-        "pg_event_trigger", "pg_default_acl", "pg_am", "pg_language", "pg_transform", "pg_extension",
-        "pg_namespace", "pg_attrdef", "pg_largeobject_metadata",
+        "pg_class",
+        "pg_proc",
+        "pg_type",
+        "pg_constraint",
+        "pg_trigger",
+        "pg_rewrite",
+        "pg_policy",
+        "pg_cast",
+        "pg_operator",
+        "pg_opclass",
+        "pg_opfamily",
+        "pg_collation",
+        "pg_conversion",
+        "pg_ts_config",
+        "pg_ts_dict",
+        "pg_ts_parser",
+        "pg_ts_template",
+        "pg_foreign_data_wrapper",
+        "pg_foreign_server",
+        "pg_user_mapping",
+        "pg_publication",
+        "pg_statistic_ext",
+        "pg_event_trigger",
+        "pg_default_acl",
+        "pg_am",
+        "pg_language",
+        "pg_transform",
+        "pg_extension",
+        "pg_namespace",
+        "pg_attrdef",
+        "pg_largeobject_metadata",
     ];
     let mut union = Vec::new();
     for c in catalogs {
         // Internal triggers (foreign keys' RI triggers) are named after OIDs.
-        let extra = if c == "pg_trigger" { " AND NOT x.tgisinternal" } else { "" };
+        let extra = if c == "pg_trigger" {
+            " AND NOT x.tgisinternal"
+        } else {
+            ""
+        };
+        // Large objects are identified through pg_largeobject, not their metadata catalog.
+        let class = if c == "pg_largeobject_metadata" {
+            "pg_largeobject"
+        } else {
+            c
+        };
         union.push(format!(
-            "SELECT '{c}'::pg_catalog.regclass AS classid, x.oid AS objid FROM pg_catalog.{c} x WHERE x.oid >= 16384 AND {}{extra}",
+            "SELECT '{class}'::pg_catalog.regclass AS classid, x.oid AS objid FROM pg_catalog.{c} x WHERE x.oid >= 16384 AND {}{extra}",
             not_ext(c, "x")
         ));
     }
@@ -122,8 +163,16 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
         ),
     ));
 
-    let compression = if v.at_least(14) { "a.attcompression::text" } else { "''" };
-    let generated = if v.at_least(12) { "a.attgenerated::text" } else { "''" };
+    let compression = if v.at_least(14) {
+        "a.attcompression::text"
+    } else {
+        "''"
+    };
+    let generated = if v.at_least(12) {
+        "a.attgenerated::text"
+    } else {
+        "''"
+    };
     q.push((
         "columns",
         format!(
@@ -210,7 +259,11 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
         ),
     ));
 
-    let kind = if v.at_least(11) { "p.prokind::text" } else { "CASE WHEN p.proisagg THEN 'a' ELSE 'f' END" };
+    let kind = if v.at_least(11) {
+        "p.prokind::text"
+    } else {
+        "CASE WHEN p.proisagg THEN 'a' ELSE 'f' END"
+    };
     q.push((
         "functions",
         format!(
@@ -295,7 +348,7 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
 
     q.push((
         "foreign data",
-        "SELECT 'wrapper ' || w.fdwname, concat_ws(' ', w.fdwhandler::text, w.fdwvalidator::text, pg_catalog.array_to_string(w.fdwoptions, ',')) \
+        "SELECT 'wrapper ' || w.fdwname, concat_ws(' ', w.fdwhandler::pg_catalog.regproc::text, w.fdwvalidator::pg_catalog.regproc::text, pg_catalog.array_to_string(w.fdwoptions, ',')) \
            FROM pg_catalog.pg_foreign_data_wrapper w WHERE w.oid >= 16384 \
          UNION ALL SELECT 'server ' || s.srvname, concat_ws(' ', s.srvtype, s.srvversion, pg_catalog.array_to_string(s.srvoptions, ',')) \
            FROM pg_catalog.pg_foreign_server s \
@@ -306,7 +359,11 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
             .to_string(),
     ));
 
-    let pubx = if v.at_least(13) { "p.pubviaroot::text" } else { "''" };
+    let pubx = if v.at_least(13) {
+        "p.pubviaroot::text"
+    } else {
+        "''"
+    };
     q.push((
         "publications",
         format!(
@@ -336,7 +393,7 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
 
     q.push((
         "event triggers",
-        "SELECT e.evtname, concat_ws(' ', e.evtevent, e.evtfoid::text, e.evtenabled::text, pg_catalog.array_to_string(e.evttags, ',')) \
+        "SELECT e.evtname, concat_ws(' ', e.evtevent, e.evtfoid::pg_catalog.regproc::text, e.evtenabled::text, pg_catalog.array_to_string(e.evttags, ',')) \
          FROM pg_catalog.pg_event_trigger e"
             .to_string(),
     ));
@@ -353,7 +410,11 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
 }
 
 /// Take the census of the database `client` is connected to.
-pub async fn census(client: &Client, version: ServerVersion, ig: Ignore) -> Result<BTreeMap<&'static str, Section>> {
+pub async fn census(
+    client: &Client,
+    version: ServerVersion,
+    ig: Ignore,
+) -> Result<BTreeMap<&'static str, Section>> {
     let mut out = BTreeMap::new();
     for (name, sql) in queries(version, ig) {
         let rows = client

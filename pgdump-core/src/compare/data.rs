@@ -47,8 +47,14 @@ pub async fn tables(client: &Client) -> Result<BTreeMap<String, (String, String,
             .map(|c| {
                 let (col, ty) = c.rsplit_once(':').unwrap_or((c, "0"));
                 match ty {
-                    "700" => format!("pg_catalog.encode(pg_catalog.float4send({}), 'hex')", ident(col)),
-                    "701" => format!("pg_catalog.encode(pg_catalog.float8send({}), 'hex')", ident(col)),
+                    "700" => format!(
+                        "pg_catalog.encode(pg_catalog.float4send({}), 'hex')",
+                        ident(col)
+                    ),
+                    "701" => format!(
+                        "pg_catalog.encode(pg_catalog.float8send({}), 'hex')",
+                        ident(col)
+                    ),
                     _ => ident(col),
                 }
             })
@@ -59,7 +65,12 @@ pub async fn tables(client: &Client) -> Result<BTreeMap<String, (String, String,
 }
 
 /// Hash one table's rows.
-pub async fn hash_table(client: &Client, schema: &str, name: &str, select: &str) -> Result<TableHash> {
+pub async fn hash_table(
+    client: &Client,
+    schema: &str,
+    name: &str,
+    select: &str,
+) -> Result<TableHash> {
     let sql = format!(
         "COPY (SELECT {select} FROM ONLY {}) TO STDOUT",
         qualify(schema, name)
@@ -75,10 +86,15 @@ pub async fn hash_table(client: &Client, schema: &str, name: &str, select: &str)
         let piece = piece.context(|| format!("reading {schema}.{name}"))?;
         pending.extend_from_slice(&piece);
         let mut start = 0;
-        while let Some(i) = pending.get(start..).and_then(|s| s.iter().position(|&b| b == b'\n')) {
+        while let Some(i) = pending
+            .get(start..)
+            .and_then(|s| s.iter().position(|&b| b == b'\n'))
+        {
             let end = start + i + 1;
             h.rows += 1;
-            h.hash = h.hash.wrapping_add(row_hash(pending.get(start..end).unwrap_or(&[])));
+            h.hash = h
+                .hash
+                .wrapping_add(row_hash(pending.get(start..end).unwrap_or(&[])));
             start = end;
         }
         pending.drain(..start);

@@ -91,7 +91,11 @@ impl CompareReport {
                 ));
             }
             if s.differences.len() > 50 {
-                out.push_str(&format!("  {}: ... {} more\n", s.name, s.differences.len() - 50));
+                out.push_str(&format!(
+                    "  {}: ... {} more\n",
+                    s.name,
+                    s.differences.len() - 50
+                ));
             }
         }
         out.push_str(if self.equivalent() {
@@ -142,7 +146,11 @@ async fn open(cfg: &ConnConfig) -> Result<(Client, crate::catalog::ServerVersion
 }
 
 /// Compare two databases.
-pub async fn compare(src: &ConnConfig, dst: &ConnConfig, opts: CompareOptions) -> Result<CompareReport> {
+pub async fn compare(
+    src: &ConnConfig,
+    dst: &ConnConfig,
+    opts: CompareOptions,
+) -> Result<CompareReport> {
     let ((a, va), (b, vb)) = futures::try_join!(open(src), open(dst))?;
     compare_clients(&a, va, &b, vb, opts).await
 }
@@ -155,7 +163,10 @@ pub async fn compare_clients(
     vb: crate::catalog::ServerVersion,
     opts: CompareOptions,
 ) -> Result<CompareReport> {
-    let (ca, cb) = futures::try_join!(census::census(a, va, opts.ignore), census::census(b, vb, opts.ignore))?;
+    let (ca, cb) = futures::try_join!(
+        census::census(a, va, opts.ignore),
+        census::census(b, vb, opts.ignore)
+    )?;
     let mut report = CompareReport::default();
     for (name, sa) in &ca {
         let empty = BTreeMap::new();

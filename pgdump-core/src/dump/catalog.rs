@@ -71,7 +71,8 @@ pub async fn read_in_snapshot(
     for u in &unsupported {
         tracing::warn!("skipping {u}");
     }
-    let graph = assemble(items, &edges, &scope)?;
+    let mut graph = assemble(items, &edges, &scope)?;
+    super::binary_types::resolve(client, &mut graph).await?;
     Ok(CatalogDump {
         version,
         version_text,
@@ -103,13 +104,18 @@ pub async fn read_catalog(client: &Client, opts: &DumpOptions) -> Result<Catalog
 pub fn schema_sql(graph: &Graph) -> String {
     let mut out = String::new();
     for item in &graph.items {
-        if item.key.kind.section() == pgdump_format::Section::Data {
+        if item.key.kind.section() == pgdump_format::Section::Data
+            || item.key.kind == crate::catalog::Kind::Database
+        {
             continue;
         }
         out.push_str(&format!(
             "\n-- {} {}{}\n",
             item.key.kind.tag(),
-            item.schema.as_deref().map(|s| format!("{s}.")).unwrap_or_default(),
+            item.schema
+                .as_deref()
+                .map(|s| format!("{s}."))
+                .unwrap_or_default(),
             item.name
         ));
         out.push_str(&item.create);

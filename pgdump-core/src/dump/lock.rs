@@ -34,7 +34,11 @@ pub fn lock_statements<'a>(rels: impl IntoIterator<Item = &'a Relation>) -> Vec<
 }
 
 /// Lock the tables, waiting at most `timeout` for each statement.
-pub async fn lock_tables(client: &Client, rels: &[&Relation], timeout: Option<Duration>) -> Result<()> {
+pub async fn lock_tables(
+    client: &Client,
+    rels: &[&Relation],
+    timeout: Option<Duration>,
+) -> Result<()> {
     if let Some(t) = timeout {
         client
             .batch_execute(&format!("SET lock_timeout = {}", t.as_millis().max(1)))
@@ -82,7 +86,10 @@ mod tests {
     #[test]
     fn batches() {
         let rels = vec![rel("a"), rel("B")];
-        assert_eq!(lock_statements(&rels), vec!["LOCK TABLE ONLY s.a, s.\"B\" IN ACCESS SHARE MODE"]);
+        assert_eq!(
+            lock_statements(&rels),
+            vec!["LOCK TABLE ONLY s.a, s.\"B\" IN ACCESS SHARE MODE"]
+        );
         let many: Vec<Relation> = (0..20000).map(|i| rel(&format!("table_{i}"))).collect();
         let stmts = lock_statements(&many);
         assert!(stmts.len() > 1);

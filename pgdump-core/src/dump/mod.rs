@@ -1,6 +1,7 @@
 //! The dump path: connect → session → snapshot → lock → catalog → graph →
 //! TOC → COPY streams → archive → seal.
 
+mod binary_types;
 mod catalog;
 pub mod lock;
 pub mod output;

@@ -54,7 +54,9 @@ pub type KeyBounds = HashMap<Oid, (i64, i64)>;
 
 /// The COPY format a table gets.
 pub fn copy_format(src: &CopySource, opts: &DumpOptions) -> CopyFormat {
-    if src.binary_safe && !opts.force_text {
+    // Binary only where every column can be turned back into text without a server
+    // (`pgdump sql`), which `binary_types` records.
+    if src.binary_safe && !opts.force_text && src.binary_types.len() == src.columns.len() {
         CopyFormat::Binary
     } else {
         CopyFormat::Text
@@ -74,7 +76,9 @@ pub fn needs_key_bounds<'a>(
         .items
         .iter()
         .filter_map(|i| match &i.data {
-            Some(DataSource::Copy(src)) if src.est_bytes > opts.split_bytes && src.int_key.is_some() => {
+            Some(DataSource::Copy(src))
+                if src.est_bytes > opts.split_bytes && src.int_key.is_some() =>
+            {
                 Some(src)
             }
             _ => None,
@@ -83,7 +87,12 @@ pub fn needs_key_bounds<'a>(
 }
 
 /// Plan every stream of the dump.
-pub fn plan(graph: &Graph, opts: &DumpOptions, version: ServerVersion, bounds: &KeyBounds) -> Vec<Unit> {
+pub fn plan(
+    graph: &Graph,
+    opts: &DumpOptions,
+    version: ServerVersion,
+    bounds: &KeyBounds,
+) -> Vec<Unit> {
     let mut units = Vec::new();
     for (idx, item) in graph.items.iter().enumerate() {
         match &item.data {
@@ -104,7 +113,9 @@ pub fn plan(graph: &Graph, opts: &DumpOptions, version: ServerVersion, bounds: &
                         part: u32::try_from(part).unwrap_or(u32::MAX),
                         parts,
                         work: Work::Copy {
-                            lock_sql: format!("LOCK TABLE ONLY {table} IN ACCESS SHARE MODE NOWAIT"),
+                            lock_sql: format!(
+                                "LOCK TABLE ONLY {table} IN ACCESS SHARE MODE NOWAIT"
+                            ),
                             copy_sql: copy_sql(src, predicate.as_deref(), format),
                             format,
                         },
@@ -153,7 +164,9 @@ impl Range {
         match self {
             Range::All => None,
             Range::Pages(from, to) => Some(match to {
-                Some(to) => format!("ctid >= '({from},0)'::pg_catalog.tid AND ctid < '({to},0)'::pg_catalog.tid"),
+                Some(to) => format!(
+                    "ctid >= '({from},0)'::pg_catalog.tid AND ctid < '({to},0)'::pg_catalog.tid"
+                ),
                 None => format!("ctid >= '({from},0)'::pg_catalog.tid"),
             }),
             Range::Keys(from, to) => {
@@ -182,11 +195,19 @@ impl Range {
     }
 }
 
-fn split(src: &CopySource, opts: &DumpOptions, version: ServerVersion, bounds: &KeyBounds) -> Vec<Range> {
+fn split(
+    src: &CopySource,
+    opts: &DumpOptions,
+    version: ServerVersion,
+    bounds: &KeyBounds,
+) -> Vec<Range> {
     if src.est_bytes <= opts.split_bytes || src.filter.is_some() {
         return vec![Range::All];
     }
-    let wanted = src.est_bytes.div_ceil(opts.split_chunk_bytes).clamp(2, 1024);
+    let wanted = src
+        .est_bytes
+        .div_ceil(opts.split_chunk_bytes)
+        .clamp(2, 1024);
     if version.at_least(14) {
         if src.pages < 2 {
             return vec![Range::All];
@@ -197,7 +218,10 @@ fn split(src: &CopySource, opts: &DumpOptions, version: ServerVersion, bounds: &
         let mut from = 0;
         while from < src.pages {
             let to = from + per;
-            out.push(Range::Pages(from, if to >= src.pages { None } else { Some(to) }));
+            out.push(Range::Pages(
+                from,
+                if to >= src.pages { None } else { Some(to) },
+            ));
             from = to;
         }
         return out;
@@ -214,7 +238,11 @@ fn split(src: &CopySource, opts: &DumpOptions, version: ServerVersion, bounds: &
                 let to = from + per;
                 let last = to > i128::from(hi);
                 out.push(Range::Keys(
-                    if first { None } else { i64::try_from(from).ok() },
+                    if first {
+                        None
+                    } else {
+                        i64::try_from(from).ok()
+                    },
                     if last { None } else { i64::try_from(to).ok() },
                 ));
                 first = false;
@@ -234,7 +262,10 @@ pub fn copy_sql(src: &CopySource, range: Option<&str>, format: CopyFormat) -> St
     let mut conds: Vec<String> = Vec::new();
     if let Some(f) = src.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         let f = f.trim();
-        let f = f.strip_prefix("WHERE ").or_else(|| f.strip_prefix("where ")).unwrap_or(f);
+        let f = f
+            .strip_prefix("WHERE ")
+            .or_else(|| f.strip_prefix("where "))
+            .unwrap_or(f);
         conds.push(format!("({f})"));
     }
     if let Some(r) = range {
@@ -247,7 +278,10 @@ pub fn copy_sql(src: &CopySource, range: Option<&str>, format: CopyFormat) -> St
             format!("{table} ({cols})")
         }
     } else {
-        format!("(SELECT {cols} FROM ONLY {table} WHERE {})", conds.join(" AND "))
+        format!(
+            "(SELECT {cols} FROM ONLY {table} WHERE {})",
+            conds.join(" AND ")
+        )
     };
     match format {
         CopyFormat::Text => format!("COPY {source} TO STDOUT"),
@@ -269,6 +303,7 @@ mod tests {
             pages,
             est_bytes: est,
             int_key: Some("id".into()),
+            binary_types: vec!["23".into(), "25".into()],
             ..CopySource::default()
         }
     }
@@ -284,14 +319,26 @@ mod tests {
     #[test]
     fn copy_statements() {
         let s = src(1, 1);
-        assert_eq!(copy_sql(&s, None, CopyFormat::Text), "COPY s.\"T\" (id, \"Val\") TO STDOUT");
+        assert_eq!(
+            copy_sql(&s, None, CopyFormat::Text),
+            "COPY s.\"T\" (id, \"Val\") TO STDOUT"
+        );
         assert_eq!(
             copy_sql(&s, Some("ctid >= '(0,0)'::pg_catalog.tid"), CopyFormat::Binary),
             "COPY (SELECT id, \"Val\" FROM ONLY s.\"T\" WHERE ctid >= '(0,0)'::pg_catalog.tid) TO STDOUT (FORMAT binary)"
         );
-        let none = CopySource { columns: vec![], ..src(1, 1) };
-        assert_eq!(copy_sql(&none, None, CopyFormat::Text), "COPY s.\"T\" TO STDOUT");
-        let filt = CopySource { filter: Some("WHERE id > 5".into()), ..src(1, 1) };
+        let none = CopySource {
+            columns: vec![],
+            ..src(1, 1)
+        };
+        assert_eq!(
+            copy_sql(&none, None, CopyFormat::Text),
+            "COPY s.\"T\" TO STDOUT"
+        );
+        let filt = CopySource {
+            filter: Some("WHERE id > 5".into()),
+            ..src(1, 1)
+        };
         assert_eq!(
             copy_sql(&filt, None, CopyFormat::Text),
             "COPY (SELECT id, \"Val\" FROM ONLY s.\"T\" WHERE (id > 5)) TO STDOUT"
@@ -300,18 +347,45 @@ mod tests {
 
     #[test]
     fn small_tables_are_one_stream() {
-        assert_eq!(split(&src(100, 50), &opts(), ServerVersion(150000), &KeyBounds::new()), vec![Range::All]);
+        assert_eq!(
+            split(
+                &src(100, 50),
+                &opts(),
+                ServerVersion(150000),
+                &KeyBounds::new()
+            ),
+            vec![Range::All]
+        );
     }
 
     #[test]
     fn page_ranges_cover_everything() {
-        let r = split(&src(1000, 10), &opts(), ServerVersion(150000), &KeyBounds::new());
+        let r = split(
+            &src(1000, 10),
+            &opts(),
+            ServerVersion(150000),
+            &KeyBounds::new(),
+        );
         // 1000/40 = 25 parts wanted, 10 pages → 10 ranges of 1 page, the last open
         assert_eq!(r.len(), 10);
         assert_eq!(r[0], Range::Pages(0, Some(1)));
         assert_eq!(r[9], Range::Pages(9, None));
-        let r = split(&src(200, 1000), &opts(), ServerVersion(170000), &KeyBounds::new());
-        assert_eq!(r, vec![Range::Pages(0, Some(200)), Range::Pages(200, Some(400)), Range::Pages(400, Some(600)), Range::Pages(600, Some(800)), Range::Pages(800, None)]);
+        let r = split(
+            &src(200, 1000),
+            &opts(),
+            ServerVersion(170000),
+            &KeyBounds::new(),
+        );
+        assert_eq!(
+            r,
+            vec![
+                Range::Pages(0, Some(200)),
+                Range::Pages(200, Some(400)),
+                Range::Pages(400, Some(600)),
+                Range::Pages(600, Some(800)),
+                Range::Pages(800, None)
+            ]
+        );
     }
 
     #[test]
@@ -324,7 +398,15 @@ mod tests {
         assert_eq!(r[4], Range::Keys(Some(81), None));
         assert_eq!(r[0].predicate(&src(1, 1)).unwrap(), "id < 21");
         // no bounds known → one stream
-        assert_eq!(split(&src(200, 1000), &opts(), ServerVersion(130000), &KeyBounds::new()), vec![Range::All]);
+        assert_eq!(
+            split(
+                &src(200, 1000),
+                &opts(),
+                ServerVersion(130000),
+                &KeyBounds::new()
+            ),
+            vec![Range::All]
+        );
     }
 
     #[test]

@@ -66,9 +66,12 @@ pub async fn dump(
     let leader = connect(conn, TOOL_NAME).await?;
     let (version, version_text) = session::server_version(&leader).await?;
     session::setup_dump(&leader, version).await?;
-    let snap =
-        snapshot::begin_leader(&leader, opts.serializable_deferrable, opts.snapshot.as_deref())
-            .await?;
+    let snap = snapshot::begin_leader(
+        &leader,
+        opts.serializable_deferrable,
+        opts.snapshot.as_deref(),
+    )
+    .await?;
 
     observer.event(&Event::Phase { name: "catalog" });
     let cat = read_in_snapshot(&leader, version, version_text.clone(), opts).await?;
@@ -285,7 +288,11 @@ impl WorkerCtx {
     }
 }
 
-async fn worker(client: &Client, ctx: &WorkerCtx, raw_tx: &mpsc::Sender<RawFrameMsg>) -> Result<()> {
+async fn worker(
+    client: &Client,
+    ctx: &WorkerCtx,
+    raw_tx: &mpsc::Sender<RawFrameMsg>,
+) -> Result<()> {
     while let Some(u) = ctx.next() {
         if ctx.stop.is_cancelled() {
             return Err(CoreError::Cancelled);
@@ -362,10 +369,12 @@ async fn copy_unit(
         };
         let Some(piece) = next else { break };
         let piece = piece.context(|| format!("COPY {}", unit.label))?;
-        chunker.push(&piece, &mut ready).map_err(|e| CoreError::Data {
-            object: unit.label.clone(),
-            detail: e.to_string(),
-        })?;
+        chunker
+            .push(&piece, &mut ready)
+            .map_err(|e| CoreError::Data {
+                object: unit.label.clone(),
+                detail: e.to_string(),
+            })?;
         for chunk in ready.drain(..) {
             rows += chunk.rows;
             bytes += chunk.data.len() as u64;

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use pgdump_format::{
-    ArchiveInfo, DataKind, EntryId, StreamDecl, TableData, Toc, TocEntry,
-};
+use pgdump_format::{ArchiveInfo, DataKind, EntryId, StreamDecl, TableData, Toc, TocEntry};
 
 use super::plan::{Unit, Work};
 use crate::catalog::{DataSource, Item};
@@ -31,7 +29,11 @@ pub fn build(graph: &Graph, units: &[Unit], info: ArchiveInfo) -> Toc {
             id: u.stream,
             entry: entry_id(u.item),
             part: u.part,
-            label: if u.parts > 1 { u.label.clone() } else { String::new() },
+            label: if u.parts > 1 {
+                u.label.clone()
+            } else {
+                String::new()
+            },
             est_bytes: u.est_bytes,
         })
         .collect();
@@ -78,6 +80,11 @@ fn entry(index: usize, item: &Item, deps: &[usize], units: &[&Unit]) -> TocEntry
                 columns: src.columns.iter().map(|c| ident(c)).collect(),
                 format,
                 streams: units.iter().map(|u| u.stream).collect(),
+                binary_types: if format == pgdump_format::CopyFormat::Binary {
+                    src.binary_types.clone()
+                } else {
+                    Vec::new()
+                },
             }
         }
         DataSource::LargeObjects(_) => TableData {
@@ -86,6 +93,7 @@ fn entry(index: usize, item: &Item, deps: &[usize], units: &[&Unit]) -> TocEntry
             columns: Vec::new(),
             format: Default::default(),
             streams: units.iter().map(|u| u.stream).collect(),
+            binary_types: Vec::new(),
         },
     });
     TocEntry {

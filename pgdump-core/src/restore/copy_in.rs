@@ -145,7 +145,10 @@ pub async fn load_large_objects(
             let rec = rec?;
             let offset = i64::try_from(rec.offset).map_err(|_| CoreError::Data {
                 object: object.to_string(),
-                detail: format!("large object {} offset {} out of range", rec.oid, rec.offset),
+                detail: format!(
+                    "large object {} offset {} out of range",
+                    rec.oid, rec.offset
+                ),
             })?;
             client
                 .execute(&stmt, &[&rec.oid, &offset, &rec.data])
@@ -185,7 +188,10 @@ mod tests {
         };
         assert_eq!(copy_in_sql(&d, false), "COPY s.t (a, \"B\") FROM STDIN");
         d.format = CopyFormat::Binary;
-        assert_eq!(copy_in_sql(&d, true), "COPY s.t (a, \"B\") FROM STDIN WITH (FORMAT binary, FREEZE)");
+        assert_eq!(
+            copy_in_sql(&d, true),
+            "COPY s.t (a, \"B\") FROM STDIN WITH (FORMAT binary, FREEZE)"
+        );
         d.columns.clear();
         d.format = CopyFormat::Text;
         assert_eq!(copy_in_sql(&d, false), "COPY s.t FROM STDIN");

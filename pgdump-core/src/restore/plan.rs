@@ -132,7 +132,11 @@ pub fn plan(
     for e in &toc.entries {
         if let Some(d) = &e.data {
             let bytes: u64 = match frames {
-                Some(f) => d.streams.iter().map(|s| f.get(s).map_or(0, |v| v.iter().sum())).sum(),
+                Some(f) => d
+                    .streams
+                    .iter()
+                    .map(|s| f.get(s).map_or(0, |v| v.iter().sum()))
+                    .sum(),
                 None => toc
                     .streams
                     .iter()
@@ -188,7 +192,7 @@ pub fn plan(
                 }
                 // Empty streams need no load at all.
                 groups.retain(|g| !g.1.is_empty());
-                let created_here = table_entry.is_some_and(|t| kept(t)) && !data_only;
+                let created_here = table_entry.is_some_and(&kept) && !data_only;
                 let loads_own_table = table_entry.is_some_and(|t| {
                     let te = &toc.entries[t];
                     crate::quote::qualify(te.schema.as_deref().unwrap_or(""), &te.name) == d.target
@@ -285,7 +289,11 @@ pub fn plan(
     let acl_done = push_barrier(&mut p, acl, false);
     for i in 0..n {
         if kept(i) && pass(toc, &deps, i) == 2 {
-            let weight = toc.entries[i].meta.get("est_bytes").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let weight = toc.entries[i]
+                .meta
+                .get("est_bytes")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             push_sql(&mut p, toc, &deps, i, vec![acl_done], weight);
         }
     }
@@ -295,17 +303,28 @@ pub fn plan(
 fn section_of(toc: &Toc, deps: &[Vec<usize>], i: usize) -> Section {
     let s = toc.entries[i].section();
     if s == Section::None {
-        deps[i].first().map_or(Section::PreData, |&p| toc.entries[p].section())
+        deps[i]
+            .first()
+            .map_or(Section::PreData, |&p| toc.entries[p].section())
     } else {
         s
     }
 }
 
 fn entry_deps(p: &Plan, deps: &[usize]) -> Vec<usize> {
-    deps.iter().filter_map(|d| p.entry_task.get(d).copied()).collect()
+    deps.iter()
+        .filter_map(|d| p.entry_task.get(d).copied())
+        .collect()
 }
 
-fn push_sql(p: &mut Plan, toc: &Toc, deps: &[Vec<usize>], i: usize, mut extra: Vec<usize>, weight: u64) -> usize {
+fn push_sql(
+    p: &mut Plan,
+    toc: &Toc,
+    deps: &[Vec<usize>],
+    i: usize,
+    mut extra: Vec<usize>,
+    weight: u64,
+) -> usize {
     extra.extend(entry_deps(p, &deps[i]));
     extra.sort_unstable();
     extra.dedup();
@@ -367,8 +386,17 @@ mod tests {
         Toc {
             entries: vec![entry(1, Kind::Table, "t", vec![]), data, idx, pk, acl],
             streams: vec![
-                StreamDecl { id: 0, entry: 2, ..StreamDecl::default() },
-                StreamDecl { id: 1, entry: 2, part: 1, ..StreamDecl::default() },
+                StreamDecl {
+                    id: 0,
+                    entry: 2,
+                    ..StreamDecl::default()
+                },
+                StreamDecl {
+                    id: 1,
+                    entry: 2,
+                    part: 1,
+                    ..StreamDecl::default()
+                },
             ],
             ..Toc::default()
         }
@@ -381,13 +409,21 @@ mod tests {
         frames.insert(0, vec![10, 10, 10]);
         frames.insert(1, vec![5]);
         let p = plan(&t, &[true; 5], Some(&frames), 20, true, false);
-        let data: Vec<&TaskSpec> = p.tasks.iter().filter(|t| matches!(t.kind, TaskKind::Data { .. })).collect();
+        let data: Vec<&TaskSpec> = p
+            .tasks
+            .iter()
+            .filter(|t| matches!(t.kind, TaskKind::Data { .. }))
+            .collect();
         assert_eq!(data.len(), 3); // [0..2) [2..3) of stream 0, [0..1) of stream 1
-        assert!(data.iter().all(|d| matches!(d.kind, TaskKind::Data { freeze: false, .. })));
+        assert!(data
+            .iter()
+            .all(|d| matches!(d.kind, TaskKind::Data { freeze: false, .. })));
         assert_eq!(data[0].weight, 20);
         // the index waits for every data task of its table
         let idx = p.entry_task[&2];
-        let data_ids: Vec<usize> = (0..p.tasks.len()).filter(|&i| matches!(p.tasks[i].kind, TaskKind::Data { .. })).collect();
+        let data_ids: Vec<usize> = (0..p.tasks.len())
+            .filter(|&i| matches!(p.tasks[i].kind, TaskKind::Data { .. }))
+            .collect();
         for d in &data_ids {
             assert!(p.tasks[idx].deps.contains(d));
         }
@@ -395,7 +431,10 @@ mod tests {
         assert_eq!(p.tasks[idx].weight, 35);
         // the ACL waits for the end of the main pass
         let acl = p.entry_task[&4];
-        assert!(p.tasks[acl].deps.iter().any(|&d| p.tasks[d].kind == TaskKind::Barrier && p.tasks[d].deps.contains(&idx)));
+        assert!(p.tasks[acl]
+            .deps
+            .iter()
+            .any(|&d| p.tasks[d].kind == TaskKind::Barrier && p.tasks[d].deps.contains(&idx)));
     }
 
     #[test]
@@ -405,13 +444,27 @@ mod tests {
         frames.insert(0, vec![10]);
         frames.insert(1, vec![]);
         let p = plan(&t, &[true; 5], Some(&frames), 100, true, false);
-        let data: Vec<&TaskSpec> = p.tasks.iter().filter(|t| matches!(t.kind, TaskKind::Data { .. })).collect();
+        let data: Vec<&TaskSpec> = p
+            .tasks
+            .iter()
+            .filter(|t| matches!(t.kind, TaskKind::Data { .. }))
+            .collect();
         assert_eq!(data.len(), 1);
         assert!(matches!(data[0].kind, TaskKind::Data { freeze: true, .. }));
         assert_eq!(data[0].locks, vec![Lock::Exclusive("s.t".into())]);
         // data-only restores never truncate
-        let p = plan(&t, &[false, true, false, false, false], Some(&frames), 100, true, true);
-        assert!(p.tasks.iter().all(|t| !matches!(t.kind, TaskKind::Data { freeze: true, .. })));
+        let p = plan(
+            &t,
+            &[false, true, false, false, false],
+            Some(&frames),
+            100,
+            true,
+            true,
+        );
+        assert!(p
+            .tasks
+            .iter()
+            .all(|t| !matches!(t.kind, TaskKind::Data { freeze: true, .. })));
     }
 
     #[test]
@@ -421,6 +474,9 @@ mod tests {
         assert!(p.tasks[p.data_done].held);
         let idx = p.entry_task[&2];
         assert!(p.tasks[idx].deps.contains(&p.data_done));
-        assert!(p.tasks.iter().all(|t| !matches!(t.kind, TaskKind::Data { .. })));
+        assert!(p
+            .tasks
+            .iter()
+            .all(|t| !matches!(t.kind, TaskKind::Data { .. })));
     }
 }

@@ -129,7 +129,16 @@ pub async fn restore(
                     .map_err(|e| CoreError::Internal(e.to_string()))??;
             }
             let toc = Arc::new(reader.toc().clone());
-            run(conn, &opts, toc, Source::File(reader), None, observer, cancel).await?
+            run(
+                conn,
+                &opts,
+                toc,
+                Source::File(reader),
+                None,
+                observer,
+                cancel,
+            )
+            .await?
         }
         Input::Stdin => pipe(conn, &opts, Box::new(std::io::stdin()), observer, cancel).await?,
         Input::Reader(r) => pipe(conn, &opts, r, observer, cancel).await?,
@@ -238,7 +247,10 @@ async fn run(
                 .map(|s| {
                     (
                         s.stream,
-                        r.frames(s.stream).iter().map(|f| u64::from(f.raw_len)).collect(),
+                        r.frames(s.stream)
+                            .iter()
+                            .map(|f| u64::from(f.raw_len))
+                            .collect(),
                     )
                 })
                 .collect(),
@@ -323,7 +335,14 @@ async fn run(
         let data_done = plan.data_done;
         let pre = plan.pre_data_done;
         let entry_task = plan.entry_task.clone();
-        feeder = Some(tokio::spawn(feed_frames(r, feed, data_done, pre, entry_task, sel.keep.clone())));
+        feeder = Some(tokio::spawn(feed_frames(
+            r,
+            feed,
+            data_done,
+            pre,
+            entry_task,
+            sel.keep.clone(),
+        )));
     }
     let single_txn = opts.single_transaction;
     for client in clients {
@@ -395,7 +414,17 @@ async fn run(
         let damaged = matches!(fatal, CoreError::Format(_));
         if damaged && matches!(run.source, Source::Pipe) && !opts.keep_partial && !single_txn {
             let why = fatal.to_string();
-            notes.extend(undo(&target, conn, created_db.as_deref(), &toc, &st.created, first_client.as_ref()).await);
+            notes.extend(
+                undo(
+                    &target,
+                    conn,
+                    created_db.as_deref(),
+                    &toc,
+                    &st.created,
+                    first_client.as_ref(),
+                )
+                .await,
+            );
             rolled_back = Some(why);
         } else if !damaged || !matches!(run.source, Source::Pipe) {
             return Err(fatal);
@@ -444,13 +473,20 @@ async fn prepare_database(
         Err(_) => connect(&conn.with_dbname("template1"), TOOL_NAME).await?,
     };
     let exists = maint
-        .query_opt("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", &[&wanted])
+        .query_opt(
+            "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1",
+            &[&wanted],
+        )
         .await
         .context(|| "looking up the target database".to_string())?
         .is_some();
     // pg_restore --create: -d names an existing database to connect to and the
     // archive's database is created; a -d naming a new database creates that one.
-    let name = if exists { toc.info.database.clone() } else { wanted };
+    let name = if exists {
+        toc.info.database.clone()
+    } else {
+        wanted
+    };
     let db_entry = toc
         .entries
         .iter()
@@ -479,10 +515,12 @@ async fn prepare_database(
         let post = post.replace("{{DATABASE}}", &ident(&name));
         if !post.trim().is_empty() {
             let c = connect(&target, TOOL_NAME).await?;
-            c.batch_execute(&post).await.map_err(|e| CoreError::Restore {
-                object: format!("DATABASE {name} properties"),
-                source: e,
-            })?;
+            c.batch_execute(&post)
+                .await
+                .map_err(|e| CoreError::Restore {
+                    object: format!("DATABASE {name} properties"),
+                    source: e,
+                })?;
         }
     }
     Ok((target, Some(name)))
@@ -521,7 +559,11 @@ async fn clean(client: &Client, toc: &Toc, keep: &[bool]) -> Vec<String> {
         }
         if let Some(drop) = &e.drop {
             if let Err(err) = client.batch_execute(drop).await {
-                notes.push(format!("could not drop {}: {}", object_name(e), DbMessage(&err)));
+                notes.push(format!(
+                    "could not drop {}: {}",
+                    object_name(e),
+                    DbMessage(&err)
+                ));
             }
         }
     }
@@ -551,7 +593,9 @@ async fn undo(
                 };
                 match res {
                     Ok(()) => notes.push(format!("dropped database {db} created by this run")),
-                    Err(e) => notes.push(format!("could not drop database {db}: {}", DbMessage(&e))),
+                    Err(e) => {
+                        notes.push(format!("could not drop database {db}: {}", DbMessage(&e)))
+                    }
                 }
             }
             Err(e) => notes.push(format!("could not drop database {db}: {e}")),
@@ -631,7 +675,10 @@ async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
                         if let TaskKind::Sql { entry } = st.kinds[t] {
                             st.created.push(entry);
                         }
-                        run.observer.event(&Event::ItemDone { object: obj, error: None });
+                        run.observer.event(&Event::ItemDone {
+                            object: obj,
+                            error: None,
+                        });
                     }
                     Err((obj, e)) => {
                         if matches!(e, CoreError::Format(_)) || matches!(e, CoreError::Cancelled) {
@@ -642,7 +689,10 @@ async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
                                 object: obj.clone(),
                                 error: Some(message.clone()),
                             });
-                            st.failures.push(Failure { object: obj, message });
+                            st.failures.push(Failure {
+                                object: obj,
+                                message,
+                            });
                         }
                     }
                 }
@@ -668,13 +718,15 @@ async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
 
 fn task_name(toc: &Toc, k: &TaskKind) -> Option<String> {
     match k {
-        TaskKind::Sql { entry } | TaskKind::Data { entry, .. } => toc.entries.get(*entry).map(object_name),
+        TaskKind::Sql { entry } | TaskKind::Data { entry, .. } => {
+            toc.entries.get(*entry).map(object_name)
+        }
         TaskKind::Barrier => None,
     }
 }
 
 fn take_batch(st: &mut RunState, toc: &Toc) -> Vec<usize> {
-    let Some(first) = st.sched.next() else {
+    let Some(first) = st.sched.next_task() else {
         return Vec::new();
     };
     let mut batch = vec![first];
@@ -703,7 +755,12 @@ fn take_batch(st: &mut RunState, toc: &Toc) -> Vec<usize> {
 
 type TaskResult = std::result::Result<String, (String, CoreError)>;
 
-async fn execute(run: &Run, client: &Client, batch: &[usize], in_txn: bool) -> Vec<(usize, TaskResult)> {
+async fn execute(
+    run: &Run,
+    client: &Client,
+    batch: &[usize],
+    in_txn: bool,
+) -> Vec<(usize, TaskResult)> {
     let kinds: Vec<TaskKind> = {
         let st = run.lock();
         batch.iter().map(|&t| st.kinds[t].clone()).collect()
@@ -739,7 +796,18 @@ async fn execute(run: &Run, client: &Client, batch: &[usize], in_txn: bool) -> V
         let mut out = Vec::new();
         for (t, o, s) in sqls {
             let r = client.batch_execute(&s).await;
-            out.push((t, r.map(|()| o.clone()).map_err(|e| (o.clone(), CoreError::Restore { object: o, source: e }))));
+            out.push((
+                t,
+                r.map(|()| o.clone()).map_err(|e| {
+                    (
+                        o.clone(),
+                        CoreError::Restore {
+                            object: o,
+                            source: e,
+                        },
+                    )
+                }),
+            ));
         }
         return out;
     }
@@ -756,7 +824,15 @@ async fn execute(run: &Run, client: &Client, batch: &[usize], in_txn: bool) -> V
                     .batch_execute(&sql)
                     .await
                     .map(|()| o.clone())
-                    .map_err(|e| (o.clone(), CoreError::Restore { object: o, source: e }))
+                    .map_err(|e| {
+                        (
+                            o.clone(),
+                            CoreError::Restore {
+                                object: o,
+                                source: e,
+                            },
+                        )
+                    })
             }
         }
         TaskKind::Data {
@@ -767,7 +843,17 @@ async fn execute(run: &Run, client: &Client, batch: &[usize], in_txn: bool) -> V
         } => {
             let e = &run.toc.entries[*entry];
             let o = object_name(e);
-            match load_task(run, client, t, e, *stream, frames.clone(), *freeze && !in_txn).await {
+            match load_task(
+                run,
+                client,
+                t,
+                e,
+                *stream,
+                frames.clone(),
+                *freeze && !in_txn,
+            )
+            .await
+            {
                 Ok(()) => Ok(o),
                 Err(err) => Err((o, err)),
             }
@@ -855,7 +941,8 @@ async fn pipe(
     let reader = std::thread::Builder::new()
         .name("pgdump-pipe-reader".into())
         .spawn(move || {
-            let mut sr = match StreamReader::new(std::io::BufReader::with_capacity(1 << 20, input)) {
+            let mut sr = match StreamReader::new(std::io::BufReader::with_capacity(1 << 20, input))
+            {
                 Ok(sr) => sr,
                 Err(e) => {
                     let _ = toc_tx.send(Err(e.into()));
@@ -905,7 +992,13 @@ async fn feed_frames(
     entry_task: HashMap<usize, usize>,
     keep: Vec<bool>,
 ) {
-    let pos: HashMap<u32, usize> = run.toc.entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let pos: HashMap<u32, usize> = run
+        .toc
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id, i))
+        .collect();
     let deps = select::dep_indices(&run.toc);
     loop {
         let msg = tokio::select! {
@@ -928,10 +1021,14 @@ async fn feed_frames(
                     .and_then(|t| entry_task.get(t))
                     .copied()
                     .unwrap_or(pre_data_done);
-                let Ok(permit) = run.frame_permits.clone().acquire_owned().await else { return };
+                let Ok(permit) = run.frame_permits.clone().acquire_owned().await else {
+                    return;
+                };
                 permit.forget();
                 let mut st = run.lock();
-                let t = st.sched.add(&[pre_data_done, table_task], frame.raw_len(), Vec::new());
+                let t = st
+                    .sched
+                    .add(&[pre_data_done, table_task], frame.raw_len(), Vec::new());
                 st.kinds.push(TaskKind::Data {
                     entry,
                     stream: frame.stream(),

@@ -104,7 +104,9 @@ impl Scheduler {
         let mut left = 0;
         let mut skip = false;
         for &d in deps {
-            let Some(dep) = self.slots.get_mut(d) else { continue };
+            let Some(dep) = self.slots.get_mut(d) else {
+                continue;
+            };
             match dep.state {
                 State::Done => {}
                 State::Failed | State::Skipped => skip = true,
@@ -134,7 +136,9 @@ impl Scheduler {
 
     /// Make `later` also wait for `earlier` (both already added; `later` not started).
     pub fn add_dep(&mut self, later: usize, earlier: usize) {
-        let Some(e) = self.slots.get(earlier) else { return };
+        let Some(e) = self.slots.get(earlier) else {
+            return;
+        };
         match e.state {
             State::Done => {}
             State::Failed | State::Skipped => {
@@ -166,7 +170,9 @@ impl Scheduler {
 
     /// Release a hold taken with [`Scheduler::hold`].
     pub fn release(&mut self, barrier: usize) {
-        let Some(s) = self.slots.get_mut(barrier) else { return };
+        let Some(s) = self.slots.get_mut(barrier) else {
+            return;
+        };
         s.holds = s.holds.saturating_sub(1);
         if s.holds == 0 && s.deps_left == 0 && s.state == State::Pending {
             self.make_ready(barrier);
@@ -211,11 +217,11 @@ impl Scheduler {
     }
 
     /// The next task to run, if one is ready and its locks are free.
-    pub fn next(&mut self) -> Option<usize> {
+    pub fn next_task(&mut self) -> Option<usize> {
         self.next_where(|_| true)
     }
 
-    /// Like [`Scheduler::next`], among the ready tasks accepted by `accept`.
+    /// Like [`Scheduler::next_task`], among the ready tasks accepted by `accept`.
     pub fn next_where(&mut self, accept: impl Fn(usize) -> bool) -> Option<usize> {
         if self.stopped {
             return None;
@@ -284,7 +290,8 @@ impl Scheduler {
             return;
         }
         self.slots[id].state = State::Ready;
-        self.ready.insert((self.slots[id].weight, std::cmp::Reverse(id)), ());
+        self.ready
+            .insert((self.slots[id].weight, std::cmp::Reverse(id)), ());
     }
 
     fn remove_ready(&mut self, id: usize) {
@@ -296,7 +303,10 @@ impl Scheduler {
     fn finish(&mut self, id: usize, state: State) {
         let mut work = vec![(id, state)];
         while let Some((t, st)) = work.pop() {
-            if matches!(self.slots[t].state, State::Done | State::Failed | State::Skipped) {
+            if matches!(
+                self.slots[t].state,
+                State::Done | State::Failed | State::Skipped
+            ) {
                 continue;
             }
             self.slots[t].state = st;
@@ -340,13 +350,13 @@ mod tests {
         let a = s.add(&[], 1, vec![]);
         let b = s.add(&[], 10, vec![]);
         let c = s.add(&[a, b], 5, vec![]);
-        assert_eq!(s.next(), Some(b));
-        assert_eq!(s.next(), Some(a));
-        assert_eq!(s.next(), None);
+        assert_eq!(s.next_task(), Some(b));
+        assert_eq!(s.next_task(), Some(a));
+        assert_eq!(s.next_task(), None);
         s.complete(b, true);
-        assert_eq!(s.next(), None);
+        assert_eq!(s.next_task(), None);
         s.complete(a, true);
-        assert_eq!(s.next(), Some(c));
+        assert_eq!(s.next_task(), Some(c));
         s.complete(c, true);
         assert!(s.finished());
     }
@@ -358,14 +368,14 @@ mod tests {
         let i2 = s.add(&[], 2, vec![Lock::Shared("t".into())]);
         let pk = s.add(&[], 1, vec![Lock::Exclusive("t".into())]);
         let other = s.add(&[], 0, vec![Lock::Exclusive("u".into())]);
-        assert_eq!(s.next(), Some(i1));
-        assert_eq!(s.next(), Some(i2)); // two index builds together
-        assert_eq!(s.next(), Some(other)); // pk must wait for t
-        assert_eq!(s.next(), None);
+        assert_eq!(s.next_task(), Some(i1));
+        assert_eq!(s.next_task(), Some(i2)); // two index builds together
+        assert_eq!(s.next_task(), Some(other)); // pk must wait for t
+        assert_eq!(s.next_task(), None);
         s.complete(i1, true);
-        assert_eq!(s.next(), None);
+        assert_eq!(s.next_task(), None);
         s.complete(i2, true);
-        assert_eq!(s.next(), Some(pk));
+        assert_eq!(s.next_task(), Some(pk));
     }
 
     #[test]
@@ -375,11 +385,11 @@ mod tests {
         let b = s.add(&[a], 1, vec![]);
         let c = s.add(&[b], 1, vec![]);
         let d = s.add(&[], 1, vec![]);
-        assert_eq!(s.next(), Some(a));
+        assert_eq!(s.next_task(), Some(a));
         let skipped = s.complete(a, false);
         assert_eq!(skipped, vec![b, c]);
         assert_eq!(s.state(a), State::Failed);
-        assert_eq!(s.next(), Some(d));
+        assert_eq!(s.next_task(), Some(d));
         s.complete(d, true);
         assert!(s.finished());
         // a task added later on top of a failed one is skipped at once
@@ -395,18 +405,18 @@ mod tests {
         let t = s.add(&[], 1, vec![]);
         let bar = s.add_barrier(&[t], true);
         let post = s.add(&[bar], 1, vec![]);
-        assert_eq!(s.next(), Some(t));
+        assert_eq!(s.next_task(), Some(t));
         // a frame arrives: the barrier waits for it too
         let f = s.add(&[], 1, vec![]);
         s.add_dep(bar, f);
         s.complete(t, true);
         assert_eq!(s.state(bar), State::Pending);
-        assert_eq!(s.next(), Some(f));
+        assert_eq!(s.next_task(), Some(f));
         s.complete(f, true);
         assert_eq!(s.state(bar), State::Pending); // still held
         s.release(bar);
         assert_eq!(s.state(bar), State::Done);
-        assert_eq!(s.next(), Some(post));
+        assert_eq!(s.next_task(), Some(post));
         s.complete(post, true);
         assert!(s.finished());
     }
@@ -416,10 +426,10 @@ mod tests {
         let mut s = Scheduler::new();
         let a = s.add(&[], 1, vec![]);
         let b = s.add(&[], 1, vec![]);
-        assert_eq!(s.next(), Some(a));
+        assert_eq!(s.next_task(), Some(a));
         s.stop();
         assert_eq!(s.state(b), State::Skipped);
-        assert_eq!(s.next(), None);
+        assert_eq!(s.next_task(), None);
         s.complete(a, true);
         assert!(s.finished());
     }

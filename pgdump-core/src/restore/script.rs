@@ -9,6 +9,7 @@ use pgdump_format::{ArchiveReader, CopyFormat, DataKind, ReadAt, TableData, Toc,
 use super::options::RestoreOptions;
 use super::select::{self, entry_kind};
 use crate::catalog::Kind;
+use crate::copy_text::{frame_to_text, ColumnType};
 use crate::error::{CoreError, Result};
 use crate::quote::ident;
 
@@ -31,7 +32,11 @@ pub fn write_script<R: ReadAt, W: Write>(
     let sel = select::select(toc, opts)?;
     header(toc, out).map_err(io)?;
     if opts.create {
-        if let Some(db) = toc.entries.iter().find(|e| entry_kind(e) == Some(Kind::Database)) {
+        if let Some(db) = toc
+            .entries
+            .iter()
+            .find(|e| entry_kind(e) == Some(Kind::Database))
+        {
             let name = ident(&toc.info.database);
             let opts_sql = db.meta.get("create_options").cloned().unwrap_or_default();
             if opts.clean {
@@ -41,7 +46,8 @@ pub fn write_script<R: ReadAt, W: Write>(
             writeln!(out, "\\connect {name}\n").map_err(io)?;
             session(out).map_err(io)?;
             if let Some(post) = db.meta.get("post_create") {
-                out.write_all(post.replace("{{DATABASE}}", &name).as_bytes()).map_err(io)?;
+                out.write_all(post.replace("{{DATABASE}}", &name).as_bytes())
+                    .map_err(io)?;
             }
         }
     }
@@ -164,12 +170,43 @@ fn write_data<R: ReadAt, W: Write>(
     Ok(())
 }
 
-/// The converter used by `pgdump sql`: binary COPY rows of a table to text rows.
-pub fn binary_to_text(e: &TocEntry, _data: &TableData, _frame: &[u8], _out: &mut Vec<u8>) -> Result<()> {
-    Err(CoreError::Data {
-        object: format!("{} {}", e.kind, e.display_name()),
-        detail: "this table was dumped in binary COPY format, which `pgdump sql` cannot convert yet; \
-                 dump with --text-copy"
-            .into(),
-    })
+/// The converter used by `pgdump sql`: binary COPY rows of a table to text rows,
+/// reading each column as the archive's `binary_types` says.
+pub fn binary_to_text(
+    e: &TocEntry,
+    data: &TableData,
+    frame: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let object = || format!("{} {}", e.kind, e.display_name());
+    if data.binary_types.len() != data.columns.len() {
+        return Err(CoreError::Data {
+            object: object(),
+            detail: format!(
+                "binary data without a type for every column ({} types, {} columns)",
+                data.binary_types.len(),
+                data.columns.len()
+            ),
+        });
+    }
+    let cols: Vec<ColumnType> = data
+        .binary_types
+        .iter()
+        .map(|t| match t.as_str() {
+            "enum" => Ok(ColumnType::Enum),
+            "enum[]" => Ok(ColumnType::EnumArray),
+            n => n
+                .parse()
+                .map(ColumnType::Builtin)
+                .map_err(|_| CoreError::Data {
+                    object: object(),
+                    detail: format!("unknown binary column type {n:?}"),
+                }),
+        })
+        .collect::<Result<_>>()?;
+    frame_to_text(frame, &cols, out).map_err(|err| CoreError::Data {
+        object: object(),
+        detail: err.to_string(),
+    })?;
+    Ok(())
 }

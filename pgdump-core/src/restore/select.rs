@@ -55,7 +55,12 @@ fn node(e: &TocEntry) -> EntryNode {
 
 /// Dependencies of each entry as indices into `toc.entries`.
 pub fn dep_indices(toc: &Toc) -> Vec<Vec<usize>> {
-    let pos: HashMap<u32, usize> = toc.entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let pos: HashMap<u32, usize> = toc
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id, i))
+        .collect();
     toc.entries
         .iter()
         .map(|e| e.deps.iter().filter_map(|d| pos.get(d).copied()).collect())
@@ -87,8 +92,14 @@ pub fn select(toc: &Toc, opts: &RestoreOptions) -> Result<Selected> {
             .enumerate()
             .filter(|(i, e)| {
                 let k = nodes[*i].kind;
-                matches!(k, Kind::Table | Kind::View | Kind::MaterializedView | Kind::Sequence | Kind::ForeignTable)
-                    && nodes[*i].primary
+                matches!(
+                    k,
+                    Kind::Table
+                        | Kind::View
+                        | Kind::MaterializedView
+                        | Kind::Sequence
+                        | Kind::ForeignTable
+                ) && nodes[*i].primary
                     && opts
                         .tables
                         .iter()
@@ -110,7 +121,11 @@ pub fn select(toc: &Toc, opts: &RestoreOptions) -> Result<Selected> {
             for (j, e) in toc.entries.iter().enumerate() {
                 if nodes[j].kind == Kind::TableAttach && deps[j].contains(&parent) {
                     for &d in &deps[j] {
-                        if d != parent && nodes[d].primary && nodes[d].obj.class == class::PG_CLASS && !roots.contains(&d) {
+                        if d != parent
+                            && nodes[d].primary
+                            && nodes[d].obj.class == class::PG_CLASS
+                            && !roots.contains(&d)
+                        {
                             roots.push(d);
                         }
                     }
@@ -155,12 +170,10 @@ pub fn select(toc: &Toc, opts: &RestoreOptions) -> Result<Selected> {
             Some(Kind::Acl | Kind::DefaultAcl) => k &= !opts.no_privileges,
             Some(Kind::Comment) => k &= !opts.no_comments,
             Some(Kind::Database) => k = false, // handled by --create itself
-            None => {
-                return Err(CoreError::Usage(format!(
-                    "entry {} has kind {:?}, which this pgdump does not know (archive written by {})",
-                    e.id, e.kind, toc.info.tool
-                )))
-            }
+            None => return Err(CoreError::Usage(format!(
+                "entry {} has kind {:?}, which this pgdump does not know (archive written by {})",
+                e.id, e.kind, toc.info.tool
+            ))),
             _ => {}
         }
         if let Some(list) = &opts.use_list {
@@ -170,7 +183,11 @@ pub fn select(toc: &Toc, opts: &RestoreOptions) -> Result<Selected> {
     }
     // Attachments go with their object.
     for (i, e) in toc.entries.iter().enumerate() {
-        if keep[i] && e.section() == Section::None && deps[i].iter().any(|&d| !keep[d]) && opts.use_list.is_none() {
+        if keep[i]
+            && e.section() == Section::None
+            && deps[i].iter().any(|&d| !keep[d])
+            && opts.use_list.is_none()
+        {
             keep[i] = false;
         }
     }

@@ -75,6 +75,7 @@ pub fn toc_with(parts: &[u32]) -> Toc {
                 columns: vec!["id".into(), "v".into()],
                 format: CopyFormat::Text,
                 streams,
+                binary_types: Vec::new(),
             }),
             ..Default::default()
         });
