@@ -263,7 +263,11 @@ pub fn for_each_row(
 mod tests {
     use super::*;
 
-    fn run(format: CopyFormat, frame: usize, pieces: &[&[u8]]) -> Result<Vec<Chunk>, CopyDataError> {
+    fn run(
+        format: CopyFormat,
+        frame: usize,
+        pieces: &[&[u8]],
+    ) -> Result<Vec<Chunk>, CopyDataError> {
         let mut c = Chunker::new(format, frame);
         let mut out = Vec::new();
         for p in pieces {
@@ -280,7 +284,10 @@ mod tests {
         assert_eq!(out[0].data, b"a\tb\nc\td\n");
         assert_eq!(out[0].rows, 2);
         assert_eq!(out[1].data, b"e\n");
-        assert_eq!(out[0].hash, row_hash(b"a\tb\n").wrapping_add(row_hash(b"c\td\n")));
+        assert_eq!(
+            out[0].hash,
+            row_hash(b"a\tb\n").wrapping_add(row_hash(b"c\td\n"))
+        );
     }
 
     #[test]
@@ -289,7 +296,10 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].data, b"abc\ndef\n");
         assert_eq!(out[0].rows, 2);
-        assert!(matches!(run(CopyFormat::Text, 10, &[b"abc"]), Err(CopyDataError::Incomplete(3))));
+        assert!(matches!(
+            run(CopyFormat::Text, 10, &[b"abc"]),
+            Err(CopyDataError::Incomplete(3))
+        ));
     }
 
     fn tuple(fields: &[Option<&[u8]>]) -> Vec<u8> {
@@ -316,13 +326,21 @@ mod tests {
         stream.extend_from_slice(&BINARY_TRAILER);
         // every split point
         for cut in 0..stream.len() {
-            let out = run(CopyFormat::Binary, 1 << 20, &[&stream[..cut], &stream[cut..]]).unwrap();
+            let out = run(
+                CopyFormat::Binary,
+                1 << 20,
+                &[&stream[..cut], &stream[cut..]],
+            )
+            .unwrap();
             assert_eq!(out.len(), 1, "cut {cut}");
             assert_eq!(out[0].rows, 2);
             assert_eq!(out[0].data, [t1.clone(), t2.clone()].concat());
         }
         let mut rows = Vec::new();
-        for_each_row(CopyFormat::Binary, &out_data(&t1, &t2), |r| rows.push(r.to_vec())).unwrap();
+        for_each_row(CopyFormat::Binary, &out_data(&t1, &t2), |r| {
+            rows.push(r.to_vec())
+        })
+        .unwrap();
         assert_eq!(rows, vec![t1, t2]);
     }
 
@@ -332,11 +350,21 @@ mod tests {
 
     #[test]
     fn binary_errors() {
-        assert_eq!(run(CopyFormat::Binary, 10, &[b"NOTCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0"]), Err(CopyDataError::BadSignature));
+        assert_eq!(
+            run(
+                CopyFormat::Binary,
+                10,
+                &[b"NOTCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0"]
+            ),
+            Err(CopyDataError::BadSignature)
+        );
         let mut s = binary_header();
         s.extend_from_slice(&BINARY_TRAILER);
         s.push(0);
-        assert_eq!(run(CopyFormat::Binary, 10, &[&s]), Err(CopyDataError::AfterTrailer));
+        assert_eq!(
+            run(CopyFormat::Binary, 10, &[&s]),
+            Err(CopyDataError::AfterTrailer)
+        );
         let mut empty = binary_header();
         empty.extend_from_slice(&BINARY_TRAILER);
         assert_eq!(run(CopyFormat::Binary, 10, &[&empty]).unwrap(), vec![]);

@@ -150,7 +150,7 @@ fn group_items(g: &[LargeObject], scope: &Scope) -> Result<Vec<Item>> {
                 format!("LARGE OBJECT {}", lo.oid),
                 format!("COMMENT ON LARGE OBJECT {} IS {};\n", lo.oid, literal(text)),
             )
-            .sub(u32::try_from(i).unwrap_or(u32::MAX))
+            .with_sub(u32::try_from(i).unwrap_or(u32::MAX))
             .dep(Dep::Obj(obj));
             c.owner = Some(lo.owner.clone());
             items.push(c);

@@ -172,7 +172,11 @@ impl Scope {
             let ext_member = ext_members.contains(&ObjRef::new(class::PG_CLASS, oid));
             let ns_dump = namespaces.get(&nsp).is_some_and(|n| n.dump);
             let excluded = !opts.tables.exclude.is_empty()
-                && opts.tables.exclude.iter().any(|p| p.matches(&schema, &name));
+                && opts
+                    .tables
+                    .exclude
+                    .iter()
+                    .any(|p| p.matches(&schema, &name));
             let ext_config_filter = if ext_member {
                 ext_config.get(&oid).cloned()
             } else {
@@ -182,7 +186,10 @@ impl Scope {
             let data_possible = relkind == 'r'
                 && !opts.schema_only
                 && (opts.unlogged_data || persistence != 'u')
-                && !opts.exclude_table_data.iter().any(|p| p.matches(&schema, &name));
+                && !opts
+                    .exclude_table_data
+                    .iter()
+                    .any(|p| p.matches(&schema, &name));
             let dump_data = data_possible && (dump || (ext_config_filter.is_some() && ns_dump));
             relations.insert(
                 oid,

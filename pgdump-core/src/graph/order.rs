@@ -16,7 +16,12 @@ fn sort_cmp(a: &Item, b: &Item) -> Ordering {
         .kind
         .priority()
         .cmp(&b.key.kind.priority())
-        .then_with(|| a.schema.as_deref().unwrap_or("").cmp(b.schema.as_deref().unwrap_or("")))
+        .then_with(|| {
+            a.schema
+                .as_deref()
+                .unwrap_or("")
+                .cmp(b.schema.as_deref().unwrap_or(""))
+        })
         .then_with(|| a.name.cmp(&b.name))
         .then_with(|| a.sort_extra.cmp(&b.sort_extra))
         .then_with(|| a.key.kind.tag().cmp(b.key.kind.tag()))
@@ -28,7 +33,9 @@ fn sort_cmp(a: &Item, b: &Item) -> Ordering {
 pub fn order(g: Graph) -> Result<Graph> {
     let n = g.items.len();
     // 1. Sort the non-attachment items by kind and name.
-    let mut main: Vec<usize> = (0..n).filter(|&i| !g.items[i].key.kind.is_attachment()).collect();
+    let mut main: Vec<usize> = (0..n)
+        .filter(|&i| !g.items[i].key.kind.is_attachment())
+        .collect();
     main.sort_by(|&a, &b| sort_cmp(&g.items[a], &g.items[b]));
     let mut pos = vec![usize::MAX; n];
     for (p, &i) in main.iter().enumerate() {
@@ -45,7 +52,11 @@ pub fn order(g: Graph) -> Result<Graph> {
             }
         }
     }
-    let mut heap: BinaryHeap<usize> = main.iter().filter(|&&i| waiting[i] == 0).map(|&i| pos[i]).collect();
+    let mut heap: BinaryHeap<usize> = main
+        .iter()
+        .filter(|&&i| waiting[i] == 0)
+        .map(|&i| pos[i])
+        .collect();
     let mut out_rev: Vec<usize> = Vec::with_capacity(main.len());
     while let Some(p) = heap.pop() {
         let i = main[p];
@@ -62,7 +73,11 @@ pub fn order(g: Graph) -> Result<Graph> {
     }
     if out_rev.len() < main.len() {
         let placed: std::collections::HashSet<usize> = out_rev.iter().copied().collect();
-        let left: Vec<usize> = main.iter().copied().filter(|i| !placed.contains(i)).collect();
+        let left: Vec<usize> = main
+            .iter()
+            .copied()
+            .filter(|i| !placed.contains(i))
+            .collect();
         return Err(CoreError::Catalog(describe_loop(&g, &left)));
     }
     out_rev.reverse();
@@ -77,7 +92,11 @@ pub fn order(g: Graph) -> Result<Graph> {
                 Dep::Obj(o) if *o == g.items[i].key.obj => Some(*o),
                 _ => None,
             })
-            .and_then(|o| main.iter().copied().find(|&m| g.items[m].primary && g.items[m].key.obj == o));
+            .and_then(|o| {
+                main.iter()
+                    .copied()
+                    .find(|&m| g.items[m].primary && g.items[m].key.obj == o)
+            });
         if let Some(p) = parent {
             attached[p].push(i);
         }
@@ -85,8 +104,16 @@ pub fn order(g: Graph) -> Result<Graph> {
     for list in &mut attached {
         list.sort_by(|&a, &b| {
             // comments before ACLs, then by column number
-            (g.items[a].key.kind.priority(), g.items[a].key.kind.tag(), g.items[a].key.sub)
-                .cmp(&(g.items[b].key.kind.priority(), g.items[b].key.kind.tag(), g.items[b].key.sub))
+            (
+                g.items[a].key.kind.priority(),
+                g.items[a].key.kind.tag(),
+                g.items[a].key.sub,
+            )
+                .cmp(&(
+                    g.items[b].key.kind.priority(),
+                    g.items[b].key.kind.tag(),
+                    g.items[b].key.sub,
+                ))
         });
     }
     let mut order = Vec::with_capacity(n);
@@ -103,12 +130,17 @@ fn permute(g: Graph, order: &[usize]) -> Graph {
     for (p, &i) in order.iter().enumerate() {
         new_pos[i] = p;
     }
-    let mut slots: Vec<Option<(Item, Vec<usize>)>> = g.items.into_iter().zip(g.deps).map(Some).collect();
+    let mut slots: Vec<Option<(Item, Vec<usize>)>> =
+        g.items.into_iter().zip(g.deps).map(Some).collect();
     let mut items = Vec::with_capacity(order.len());
     let mut deps = Vec::with_capacity(order.len());
     for &i in order {
         if let Some((item, d)) = slots.get_mut(i).and_then(Option::take) {
-            let mut nd: Vec<usize> = d.into_iter().map(|j| new_pos[j]).filter(|&j| j != usize::MAX).collect();
+            let mut nd: Vec<usize> = d
+                .into_iter()
+                .map(|j| new_pos[j])
+                .filter(|&j| j != usize::MAX)
+                .collect();
             nd.sort_unstable();
             items.push(item);
             deps.push(nd);
@@ -163,7 +195,13 @@ mod tests {
     use crate::catalog::{class, Kind, ObjRef};
 
     fn item(kind: Kind, oid: u32, name: &str) -> Item {
-        Item::new(kind, ObjRef::new(class::PG_CLASS, oid), name, format!("-- {name}")).primary()
+        Item::new(
+            kind,
+            ObjRef::new(class::PG_CLASS, oid),
+            name,
+            format!("-- {name}"),
+        )
+        .primary()
     }
 
     fn names(g: &Graph) -> Vec<String> {
@@ -172,16 +210,31 @@ mod tests {
 
     #[test]
     fn sorts_by_priority_then_name() {
-        let items = vec![item(Kind::Index, 1, "i"), item(Kind::Table, 2, "b"), item(Kind::Table, 3, "a"), item(Kind::Schema, 4, "s")];
-        let g = Graph { deps: vec![vec![]; 4], items };
+        let items = vec![
+            item(Kind::Index, 1, "i"),
+            item(Kind::Table, 2, "b"),
+            item(Kind::Table, 3, "a"),
+            item(Kind::Schema, 4, "s"),
+        ];
+        let g = Graph {
+            deps: vec![vec![]; 4],
+            items,
+        };
         assert_eq!(names(&order(g).unwrap()), ["s", "a", "b", "i"]);
     }
 
     #[test]
     fn dependencies_move_items_minimally() {
         // a (table) depends on z (table): z must move before a; the rest keeps its order.
-        let items = vec![item(Kind::Table, 1, "a"), item(Kind::Table, 2, "m"), item(Kind::Table, 3, "z")];
-        let g = Graph { deps: vec![vec![2], vec![], vec![]], items };
+        let items = vec![
+            item(Kind::Table, 1, "a"),
+            item(Kind::Table, 2, "m"),
+            item(Kind::Table, 3, "z"),
+        ];
+        let g = Graph {
+            deps: vec![vec![2], vec![], vec![]],
+            items,
+        };
         let o = order(g).unwrap();
         assert_eq!(names(&o), ["z", "a", "m"]);
         assert_eq!(o.deps[1], vec![0]);
@@ -191,17 +244,32 @@ mod tests {
     fn attachments_follow_their_object() {
         let t = item(Kind::Table, 1, "t");
         let u = item(Kind::Table, 2, "u");
-        let c = Item::new(Kind::Comment, ObjRef::new(class::PG_CLASS, 1), "TABLE t", "COMMENT").dep(Dep::Obj(ObjRef::new(class::PG_CLASS, 1)));
-        let g = Graph { deps: vec![vec![], vec![], vec![0]], items: vec![t, u, c] };
+        let c = Item::new(
+            Kind::Comment,
+            ObjRef::new(class::PG_CLASS, 1),
+            "TABLE t",
+            "COMMENT",
+        )
+        .dep(Dep::Obj(ObjRef::new(class::PG_CLASS, 1)));
+        let g = Graph {
+            deps: vec![vec![], vec![], vec![0]],
+            items: vec![t, u, c],
+        };
         assert_eq!(names(&order(g).unwrap()), ["t", "TABLE t", "u"]);
     }
 
     #[test]
     fn loops_are_reported_by_name() {
         let items = vec![item(Kind::Table, 1, "a"), item(Kind::Function, 2, "f")];
-        let g = Graph { deps: vec![vec![1], vec![0]], items };
+        let g = Graph {
+            deps: vec![vec![1], vec![0]],
+            items,
+        };
         let err = order(g).unwrap_err().to_string();
         assert!(err.contains("dependency loop"), "{err}");
-        assert!(err.contains("TABLE a") && err.contains("FUNCTION f"), "{err}");
+        assert!(
+            err.contains("TABLE a") && err.contains("FUNCTION f"),
+            "{err}"
+        );
     }
 }

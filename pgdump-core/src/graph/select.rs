@@ -64,7 +64,8 @@ pub struct Selection {
 pub fn closure<N: Node>(nodes: &[N], deps: &[Vec<usize>], roots: &[usize]) -> Selection {
     let n = nodes.len();
     let mut keep = vec![false; n];
-    let root_objs: std::collections::HashSet<ObjRef> = roots.iter().map(|&r| nodes[r].obj()).collect();
+    let root_objs: std::collections::HashSet<ObjRef> =
+        roots.iter().map(|&r| nodes[r].obj()).collect();
 
     let mut stack: Vec<usize> = roots.to_vec();
     let pull = |stack: &mut Vec<usize>, keep: &mut Vec<bool>| {
@@ -86,7 +87,10 @@ pub fn closure<N: Node>(nodes: &[N], deps: &[Vec<usize>], roots: &[usize]) -> Se
             continue;
         }
         let on_root = root_objs.contains(&nodes[i].obj())
-            || (is_owned_kind(nodes[i].kind()) && deps[i].iter().any(|d| root_objs.contains(&nodes[*d].obj()) && nodes[*d].is_primary()));
+            || (is_owned_kind(nodes[i].kind())
+                && deps[i]
+                    .iter()
+                    .any(|d| root_objs.contains(&nodes[*d].obj()) && nodes[*d].is_primary()));
         if !on_root {
             continue;
         }
@@ -99,12 +103,17 @@ pub fn closure<N: Node>(nodes: &[N], deps: &[Vec<usize>], roots: &[usize]) -> Se
     pull(&mut stack, &mut keep);
 
     // Companions of everything pulled in: comments, ACLs, sequence values.
-    let kept_objs: std::collections::HashSet<ObjRef> =
-        (0..n).filter(|&i| keep[i] && nodes[i].is_primary()).map(|i| nodes[i].obj()).collect();
+    let kept_objs: std::collections::HashSet<ObjRef> = (0..n)
+        .filter(|&i| keep[i] && nodes[i].is_primary())
+        .map(|i| nodes[i].obj())
+        .collect();
     for i in 0..n {
         if !keep[i]
             && kept_objs.contains(&nodes[i].obj())
-            && matches!(nodes[i].kind(), Kind::Comment | Kind::Acl | Kind::SequenceSet | Kind::SequenceOwnedBy)
+            && matches!(
+                nodes[i].kind(),
+                Kind::Comment | Kind::Acl | Kind::SequenceSet | Kind::SequenceOwnedBy
+            )
         {
             keep[i] = true;
         }
@@ -140,7 +149,9 @@ pub fn closure<N: Node>(nodes: &[N], deps: &[Vec<usize>], roots: &[usize]) -> Se
 /// Leave out the nodes in `excluded` and everything that depends on them.
 pub fn exclude_cascade(deps: &[Vec<usize>], excluded: &[bool]) -> Vec<bool> {
     let n = deps.len();
-    let mut keep: Vec<bool> = (0..n).map(|i| !excluded.get(i).copied().unwrap_or(false)).collect();
+    let mut keep: Vec<bool> = (0..n)
+        .map(|i| !excluded.get(i).copied().unwrap_or(false))
+        .collect();
     loop {
         let mut changed = false;
         for i in 0..n {
@@ -184,7 +195,18 @@ mod tests {
             Item::new(Kind::SequenceSet, obj(1), "s", ""),
             Item::new(Kind::TableData, obj(5), "u", ""),
         ];
-        let deps = vec![vec![], vec![0], vec![0, 1], vec![2], vec![2], vec![0], vec![2, 5], vec![1], vec![1], vec![5]];
+        let deps = vec![
+            vec![],
+            vec![0],
+            vec![0, 1],
+            vec![2],
+            vec![2],
+            vec![0],
+            vec![2, 5],
+            vec![1],
+            vec![1],
+            vec![5],
+        ];
         let sel = closure(&items, &deps, &[2]);
         let kept: Vec<usize> = (0..items.len()).filter(|&i| sel.keep[i]).collect();
         assert_eq!(kept, vec![0, 1, 2, 3, 4, 7, 8]);
@@ -194,6 +216,9 @@ mod tests {
     #[test]
     fn exclusion_cascades() {
         let deps = vec![vec![], vec![0], vec![1], vec![]];
-        assert_eq!(exclude_cascade(&deps, &[false, true, false, false]), vec![true, false, false, true]);
+        assert_eq!(
+            exclude_cascade(&deps, &[false, true, false, false]),
+            vec![true, false, false, true]
+        );
     }
 }
