@@ -123,6 +123,9 @@ CREATE DOMAIN ct_types.email AS public.citext CHECK (VALUE ~ '@');
 CREATE DOMAIN ct_types.moods AS ct_types.mood[] DEFAULT '{}';
 CREATE TABLE public.ct_users (id int, qty ct_types.posint, zip ct_types.us_zip);
 INSERT INTO public.ct_users VALUES (1, 5, '12345'), (2, 2000000, '54321');
+CREATE DOMAIN ct_types.even AS int;
+CREATE FUNCTION ct_types.is_even(ct_types.even) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT true';
+ALTER DOMAIN ct_types.even ADD CONSTRAINT even_check CHECK (VALUE % 2 = 0 AND CASE WHEN false THEN ct_types.is_even(NULL) ELSE true END);
 ALTER DOMAIN ct_types.posint ADD CONSTRAINT posint_small CHECK (VALUE < 1000000) NOT VALID;
 COMMENT ON CONSTRAINT posint_small ON DOMAIN ct_types.posint IS 'not valid yet';
 
@@ -196,10 +199,13 @@ COMMENT ON CONSTRAINT nn ON DOMAIN ct_types.named_nn IS 'named';
 "#;
 
 /// What a restore loads between pre-data and post-data: a table with a row that
-/// violates the NOT VALID domain constraint (table DDL belongs to another module).
+/// violates the NOT VALID domain constraint (table DDL belongs to another module),
+/// and a function taking a domain that the domain's own CHECK calls (a function
+/// item of another module, restored after the domain).
 const DATA: &str = r#"
 CREATE TABLE public.ct_users (id int, qty ct_types.posint, zip ct_types.us_zip);
 INSERT INTO public.ct_users VALUES (1, 5, '12345'), (2, 2000000, '54321');
+CREATE FUNCTION ct_types.is_even(ct_types.even) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT true';
 "#;
 
 fn objects_sql(major: u32) -> String {
@@ -481,6 +487,18 @@ fn check_items(major: u32, items: &[&Item]) {
         "ALTER DOMAIN ct_types.posint\n    ADD CONSTRAINT posint_small CHECK ((VALUE < 1000000)) NOT VALID;\n"
     );
     assert_eq!(small.key.kind.section(), Section::PostData);
+    assert_eq!(
+        find(Kind::Domain, "even").create,
+        "CREATE DOMAIN ct_types.even AS integer;\n"
+    );
+    let even = find(Kind::CheckConstraint, "even even_check");
+    assert!(
+        even.create
+            .starts_with("ALTER DOMAIN ct_types.even\n    ADD CONSTRAINT even_check CHECK ("),
+        "{}",
+        even.create
+    );
+    assert!(!even.create.contains("NOT VALID"), "{}", even.create);
     let zip = find(Kind::Domain, "us_zip");
     assert!(zip.create.starts_with("CREATE DOMAIN ct_types.us_zip AS text COLLATE pg_catalog.\"C\"\n\tCONSTRAINT \"Zip Format\" CHECK"), "{}", zip.create);
     let cast = find(Kind::Cast, "bytea AS uuid");

@@ -12,8 +12,12 @@
 //!   `ALTER DOMAIN d ADD CONSTRAINT c CHECK (...) NOT VALID;`. A domain constraint
 //!   applies to every value written after it exists, valid or not, so adding it
 //!   before the data would make the restore of rows that violate it fail;
+//! - a validated constraint whose expression calls a function taking or returning
+//!   the domain (or its array type) is added separately too, after the data (as
+//!   pg_dump's loop repair does): inside `CREATE DOMAIN` it would need a function
+//!   that needs the domain;
 //! - comments on constraints (`COMMENT ON CONSTRAINT c ON DOMAIN d`) follow the
-//!   domain (validated constraints) or the separate constraint item (NOT VALID).
+//!   domain (inline constraints) or the separate constraint item.
 //!
 //! Privileges use `GRANT ... ON TYPE` (as pg_dump, valid for domains) against
 //! `acldefault('T', owner)`.
@@ -34,6 +38,9 @@ struct DomainConstraint {
     /// `pg_get_constraintdef` (with ` NOT VALID` when not validated).
     def: String,
     validated: bool,
+    /// The expression calls a function that takes or returns the domain: inside
+    /// `CREATE DOMAIN` it would need the function, which needs the domain.
+    calls_own_function: bool,
 }
 
 /// One domain of [`query`].
@@ -75,7 +82,7 @@ fn query(v: ServerVersion) -> String {
                 COALESCE(pg_catalog.pg_get_expr(t.typdefaultbin, 0), \
                          pg_catalog.quote_literal(t.typdefault)), \
                 cn.nspname::text, co.collname::text, \
-                {}, {}, {}, {}, {} \
+                {}, {}, {}, {}, {}, {} \
          FROM pg_catalog.pg_type t \
          JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
          JOIN pg_catalog.pg_type u ON u.oid = t.typbasetype \
@@ -89,6 +96,15 @@ fn query(v: ServerVersion) -> String {
         sub("k.contype::text"),
         sub("pg_catalog.pg_get_constraintdef(k.oid)"),
         sub("k.convalidated"),
+        sub("EXISTS (SELECT 1 FROM pg_catalog.pg_depend d1 \
+               JOIN pg_catalog.pg_depend d2 \
+                 ON d2.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
+                AND d2.objid = d1.refobjid \
+                AND d2.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass \
+                AND d2.refobjid IN (t.oid, t.typarray) \
+              WHERE d1.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass \
+                AND d1.objid = k.oid \
+                AND d1.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass)"),
     )
 }
 
@@ -101,19 +117,24 @@ async fn load(l: &Loader<'_>) -> Result<Vec<DomainRow>> {
         let types: Vec<String> = r.get(14);
         let defs: Vec<String> = r.get(15);
         let valid: Vec<bool> = r.get(16);
+        let loops: Vec<bool> = r.get(17);
         let constraints = oids
             .iter()
             .zip(names)
             .zip(types)
             .zip(defs)
             .zip(valid)
-            .map(|((((oid, name), t), def), validated)| DomainConstraint {
-                oid: *oid,
-                name,
-                contype: t.chars().next().unwrap_or('c'),
-                def,
-                validated,
-            })
+            .zip(loops)
+            .map(
+                |(((((oid, name), t), def), validated), calls_own_function)| DomainConstraint {
+                    oid: *oid,
+                    name,
+                    contype: t.chars().next().unwrap_or('c'),
+                    def,
+                    validated,
+                    calls_own_function,
+                },
+            )
             .collect();
         let coll_nsp: Option<String> = r.get(10);
         let coll_name: Option<String> = r.get(11);
@@ -152,9 +173,10 @@ pub(crate) async fn unsupported(_l: &Loader<'_>, _scope: &Scope) -> Result<Vec<S
     Ok(Vec::new())
 }
 
-/// Constraints written inside `CREATE DOMAIN` (validated ones).
+/// Constraints written inside `CREATE DOMAIN`: validated ones that do not call a
+/// function of the domain (the others are added separately, after the data).
 fn inline(c: &DomainConstraint) -> bool {
-    c.validated
+    c.validated && !c.calls_own_function
 }
 
 /// `CREATE DOMAIN ...` with the validated constraints.
@@ -319,6 +341,7 @@ mod tests {
             contype: t,
             def: def.into(),
             validated,
+            calls_own_function: false,
         }
     }
 
@@ -406,6 +429,23 @@ mod tests {
         assert_eq!(
             domain_items(&sc, &d).unwrap()[0].create,
             "CREATE DOMAIN cov_types.posint AS text COLLATE pg_catalog.\"C\" CONSTRAINT nn NOT NULL\n\tCONSTRAINT posint_check CHECK ((VALUE > 0));\n"
+        );
+    }
+
+    #[test]
+    fn constraint_calling_a_function_of_the_domain_is_separate() {
+        let mut c = con(17005, "sane", 'c', "CHECK (s.is_sane(VALUE))", true);
+        c.calls_own_function = true;
+        let d = posint(vec![c], false);
+        let items = domain_items(&scope(150000, &[]), &d).unwrap();
+        assert_eq!(
+            items[0].create,
+            "CREATE DOMAIN cov_types.posint AS integer DEFAULT 1;\n"
+        );
+        assert_eq!(items[1].key.kind, Kind::CheckConstraint);
+        assert_eq!(
+            items[1].create,
+            "ALTER DOMAIN cov_types.posint\n    ADD CONSTRAINT sane CHECK (s.is_sane(VALUE));\n"
         );
     }
 
