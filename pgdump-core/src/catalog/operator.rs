@@ -371,7 +371,7 @@ fn family_items(scope: &Scope, f: &FamilyRow, loose: &[Member]) -> Vec<Item> {
                 list.join(",\n    ")
             ),
         )
-        .sub(1)
+        .with_sub(1)
         .schema(f.schema.clone())
         .sort_extra("ADD")
         .dep(Dep::Key(ItemKey {
