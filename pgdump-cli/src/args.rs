@@ -89,6 +89,9 @@ pub struct SelectArgs {
     /// Do not restore comments.
     #[arg(long = "no-comments")]
     pub no_comments: bool,
+    /// Do not create the roles the archive refers to (they must exist already).
+    #[arg(long = "no-roles")]
+    pub no_roles: bool,
     /// Restore only the entries listed in this file (output of `pgdump list`, `;` comments out a line).
     #[arg(short = 'L', long = "use-list", value_name = "FILE")]
     pub use_list: Option<PathBuf>,
@@ -149,6 +152,9 @@ pub struct DumpArgs {
     /// Do not dump comments.
     #[arg(long = "no-comments")]
     pub no_comments: bool,
+    /// Do not put the roles the objects refer to into the archive.
+    #[arg(long = "no-roles")]
+    pub no_roles: bool,
     /// Include large objects (default unless a selection or --schema-only is given).
     #[arg(short = 'b', long = "large-objects", alias = "blobs")]
     pub large_objects: bool,

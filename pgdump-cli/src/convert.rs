@@ -84,6 +84,7 @@ pub fn dump_options(a: &DumpArgs) -> Result<DumpOptions> {
         skip_unsupported: a.skip_unsupported,
         snapshot: a.snapshot.clone(),
         unlogged_data: !a.no_unlogged_table_data,
+        no_roles: a.no_roles,
     };
     opts.validate()?;
     Ok(opts)
@@ -139,6 +140,7 @@ pub fn select_options(s: &SelectArgs, base: RestoreOptions) -> Result<RestoreOpt
         no_owner: s.no_owner,
         no_privileges: s.no_privileges,
         no_comments: s.no_comments,
+        no_roles: s.no_roles,
         use_list: s.use_list.as_deref().map(read_use_list).transpose()?,
         clean: s.clean,
         if_exists: s.if_exists,

@@ -48,6 +48,8 @@ pub struct DumpOptions {
     pub snapshot: Option<String>,
     /// Dump data of unlogged tables (default true, as pg_dump).
     pub unlogged_data: bool,
+    /// Leave out the roles the objects refer to (restore then needs them to exist).
+    pub no_roles: bool,
 }
 
 impl Default for DumpOptions {
@@ -72,6 +74,7 @@ impl Default for DumpOptions {
             skip_unsupported: false,
             snapshot: None,
             unlogged_data: true,
+            no_roles: false,
         }
     }
 }
@@ -96,9 +99,7 @@ impl DumpOptions {
     /// Whether large objects are dumped.
     pub fn dump_large_objects(&self) -> bool {
         self.large_objects.unwrap_or(
-            !self.schema_only
-                && self.schemas.include.is_empty()
-                && self.tables.include.is_empty(),
+            !self.schema_only && self.schemas.include.is_empty() && self.tables.include.is_empty(),
         )
     }
 }

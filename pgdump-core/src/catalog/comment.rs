@@ -28,7 +28,7 @@ pub fn comment_item(scope: &Scope, target: &CommentTarget<'_>) -> Option<Item> {
         target,
         0,
         format!(
-            "COMMENT ON {} {} IS {};",
+            "COMMENT ON {} {} IS {};\n",
             target.sql_kind,
             target.sql_name,
             literal(text)
@@ -54,7 +54,7 @@ pub fn column_comment_items(
                 target,
                 sub,
                 format!(
-                    "COMMENT ON COLUMN {}.{} IS {};",
+                    "COMMENT ON COLUMN {}.{} IS {};\n",
                     target.sql_name,
                     quoted,
                     literal(text)

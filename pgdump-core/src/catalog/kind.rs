@@ -110,6 +110,8 @@ pub enum Kind {
     Acl,
     /// Database-level properties (only with `--create`).
     Database,
+    /// A role the dumped objects refer to, created on restore when missing.
+    Role,
 }
 
 impl Kind {
@@ -164,6 +166,7 @@ impl Kind {
         Kind::Comment,
         Kind::Acl,
         Kind::Database,
+        Kind::Role,
     ];
 
     /// The TOC tag (as pg_dump's `desc` where one exists).
@@ -218,6 +221,7 @@ impl Kind {
             Kind::Comment => "COMMENT",
             Kind::Acl => "ACL",
             Kind::Database => "DATABASE",
+            Kind::Role => "ROLE",
         }
     }
 
@@ -229,7 +233,7 @@ impl Kind {
     /// Sort priority (pg_dump's `dbObjectTypePriority`): lower sorts first.
     pub fn priority(self) -> u32 {
         match self {
-            Kind::Database => 0,
+            Kind::Database | Kind::Role => 0,
             Kind::Schema => 1,
             Kind::Language => 2,
             Kind::Collation => 3,

@@ -6,9 +6,9 @@ use std::pin::Pin;
 use super::depend::{self, DepEdge};
 use super::{
     aggregate, cast, class, collation, constraint, database, default_acl, domain, event_trigger,
-    extension, fdw, function, index, language, large_object, operator, policy, publication, rule,
-    schema, sequence, statistics, table, text_search, trigger, types, unsupported, view, Item,
-    Kind, Loader, Scope,
+    extension, fdw, function, index, language, large_object, operator, policy, publication, role,
+    rule, schema, sequence, statistics, table, text_search, trigger, types, unsupported, view,
+    Item, Kind, Loader, Scope,
 };
 use crate::error::{CoreError, Result};
 use crate::graph::select::closure;
@@ -46,6 +46,7 @@ pub async fn load_items(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> {
         Box::pin(statistics::collect(l, scope)),
         Box::pin(large_object::collect(l, scope)),
         Box::pin(database::collect(l, scope)),
+        Box::pin(role::collect(l, scope)),
     ];
     let lists = futures::future::try_join_all(futures).await?;
     Ok(lists.into_iter().flatten().collect())

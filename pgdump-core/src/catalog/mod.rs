@@ -31,6 +31,7 @@ mod large_object;
 mod operator;
 mod policy;
 mod publication;
+mod role;
 mod rule;
 mod schema;
 mod sequence;
@@ -81,6 +82,8 @@ pub mod class {
     pub const PG_AM: Oid = 2601;
     /// pg_attrdef
     pub const PG_ATTRDEF: Oid = 2604;
+    /// pg_authid (roles)
+    pub const PG_AUTHID: Oid = 1260;
     /// pg_cast
     pub const PG_CAST: Oid = 2605;
     /// pg_class

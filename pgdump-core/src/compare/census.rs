@@ -21,6 +21,26 @@ pub struct Ignore {
     pub acl: bool,
 }
 
+/// How to read two servers of different majors the same way.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Compat {
+    /// Both servers are of the same major: compare deparsed view text too
+    /// (its layout changes between majors; columns are compared anyway).
+    pub same_major: bool,
+    /// The other server predates the MAINTAIN privilege (17): leave it out of ACLs.
+    pub strip_maintain: bool,
+}
+
+impl Compat {
+    /// The settings for comparing a server of major `mine` with one of major `other`.
+    pub fn between(mine: ServerVersion, other: ServerVersion) -> Compat {
+        Compat {
+            same_major: mine.major() == other.major(),
+            strip_maintain: other.major() < 17,
+        }
+    }
+}
+
 /// `NOT member of an extension` for objects of catalog `cat` aliased `x`.
 fn not_ext(cat: &str, x: &str) -> String {
     format!(
@@ -32,7 +52,7 @@ fn not_ext(cat: &str, x: &str) -> String {
 const USER_NS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'";
 
 /// Every census query: (section name, SQL returning (identity, definition)).
-fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
+fn queries(v: ServerVersion, ig: Ignore, compat: Compat) -> Vec<(&'static str, String)> {
     let owner = |expr: &str| {
         if ig.owner {
             "''".to_string()
@@ -44,7 +64,13 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
         if ig.acl {
             "''".to_string()
         } else {
-            format!("'acl=' || coalesce((SELECT pg_catalog.string_agg(a::text, ',' ORDER BY a::text) FROM pg_catalog.unnest({expr}) a), 'default')")
+            let item = if compat.strip_maintain {
+                // the privileges sit between '=' and '/'
+                "pg_catalog.regexp_replace(a::text, '=([^/]*?)m\\*?([^/]*)/', '=\\1\\2/')"
+            } else {
+                "a::text"
+            };
+            format!("'acl=' || coalesce((SELECT pg_catalog.string_agg({item}, ',' ORDER BY 1) FROM pg_catalog.unnest({expr}) a), 'default')")
         }
     };
     let mut q = Vec::new();
@@ -85,12 +111,18 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
     ];
     let mut union = Vec::new();
     for c in catalogs {
-        // Internal triggers (foreign keys' RI triggers) are named after OIDs.
-        let extra = if c == "pg_trigger" {
-            " AND NOT x.tgisinternal"
-        } else {
-            ""
+        // Internal triggers (foreign keys' RI triggers) are named after OIDs; clones of a
+        // partitioned table's triggers are internal before 15. Defaults and NOT NULL
+        // constraints are compared with their columns.
+        let extra = match c {
+            "pg_trigger" if v.at_least(13) => " AND NOT x.tgisinternal AND x.tgparentid = 0",
+            "pg_trigger" => " AND NOT x.tgisinternal",
+            "pg_constraint" => " AND x.contype::text <> 'n'",
+            _ => "",
         };
+        if c == "pg_attrdef" {
+            continue;
+        }
         // Large objects are identified through pg_largeobject, not their metadata catalog.
         let class = if c == "pg_largeobject_metadata" {
             "pg_largeobject"
@@ -119,6 +151,7 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
              FROM ({}) o, LATERAL pg_catalog.pg_identify_object(o.classid, o.objid, 0) i \
              WHERE coalesce(i.schema, '') NOT IN ('pg_catalog', 'information_schema') \
                AND coalesce(i.schema, '') !~ '^pg_toast' AND coalesce(i.schema, '') !~ '^pg_temp_' \
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = o.classid AND d.objid = o.objid AND d.deptype = 'i') \
                AND NOT (o.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND \
                         EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = o.objid AND c.relkind::text = 't')) \
                AND NOT (o.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND \
@@ -154,12 +187,13 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
                'parents=' || coalesce((SELECT pg_catalog.string_agg(p.inhparent::pg_catalog.regclass::text, ',' ORDER BY p.inhseqno) FROM pg_catalog.pg_inherits p WHERE p.inhrelid = c.oid), ''), \
                'populated=' || CASE WHEN c.relkind::text = 'm' THEN c.relispopulated::text ELSE '' END, \
                'toast=' || coalesce((SELECT pg_catalog.array_to_string(t.reloptions, ',') FROM pg_catalog.pg_class t WHERE t.oid = c.reltoastrelid), ''), \
-               'view=' || CASE WHEN c.relkind::text IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) ELSE '' END) \
+               'view=' || CASE WHEN {same} AND c.relkind::text IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) ELSE '' END) \
              FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE {USER_NS} AND c.relkind::text IN ('r','p','v','m','S','f','c') AND {}",
             owner("c.relowner"),
             acl("c.relacl"),
-            not_ext("pg_class", "c")
+            not_ext("pg_class", "c"),
+            same = compat.same_major
         ),
     ));
 
@@ -219,7 +253,7 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
              LEFT JOIN pg_catalog.pg_class c ON c.oid = k.conrelid LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_catalog.pg_type ty ON ty.oid = k.contypid LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = ty.typnamespace \
              WHERE coalesce(n.nspname, tn.nspname) NOT IN ('pg_catalog', 'information_schema') AND coalesce(n.nspname, tn.nspname) !~ '^pg_toast' \
-               AND {} AND (c.oid IS NULL OR {}) AND (ty.oid IS NULL OR {})",
+               AND k.contype::text <> 'n' AND {} AND (c.oid IS NULL OR {}) AND (ty.oid IS NULL OR {})",
             not_ext("pg_constraint", "k"),
             not_ext("pg_class", "c"),
             not_ext("pg_type", "ty")
@@ -244,8 +278,10 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
         format!(
             "SELECT n.nspname || '.' || c.relname || ' ' || t.tgname, pg_catalog.pg_get_triggerdef(t.oid, false) || ' enabled=' || t.tgenabled::text \
              FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE NOT t.tgisinternal AND {USER_NS} AND {}",
-            not_ext("pg_class", "c")
+             WHERE NOT t.tgisinternal AND {USER_NS} AND {}{}",
+            not_ext("pg_class", "c"),
+            // Clones of a partitioned table's triggers (internal before 15, visible since).
+            if v.at_least(13) { " AND t.tgparentid = 0" } else { "" }
         ),
     ));
 
@@ -262,19 +298,42 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
     let kind = if v.at_least(11) {
         "p.prokind::text"
     } else {
-        "CASE WHEN p.proisagg THEN 'a' ELSE 'f' END"
+        "CASE WHEN p.proisagg THEN 'a' WHEN p.proiswindow THEN 'w' ELSE 'f' END"
     };
+    let sqlbody = if v.at_least(14) {
+        "coalesce(pg_catalog.pg_get_function_sqlbody(p.oid), '')"
+    } else {
+        "''"
+    };
+    let support = if v.at_least(12) {
+        "p.prosupport::text"
+    } else {
+        "'-'"
+    };
+    // Catalog fields rather than pg_get_functiondef, whose layout changes between majors.
     q.push((
         "functions",
         format!(
-            "SELECT n.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', \
-               concat_ws(' ', CASE WHEN {kind} = 'a' THEN \
+            "SELECT p.oid::pg_catalog.regprocedure::text, \
+               concat_ws(' ', 'kind=' || {kind}, CASE WHEN {kind} = 'a' THEN \
                  (SELECT concat_ws(' ', 'sfunc=' || a.aggtransfn::text, 'stype=' || pg_catalog.format_type(a.aggtranstype, NULL), \
                    'final=' || a.aggfinalfn::text, 'combine=' || a.aggcombinefn::text, 'init=' || coalesce(a.agginitval, ''), \
-                   'msfunc=' || a.aggmtransfn::text, 'sortop=' || a.aggsortop::text, 'kind=' || a.aggkind::text) \
-                  FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid) \
-               ELSE pg_catalog.pg_get_functiondef(p.oid) END, {}, {}) \
-             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {USER_NS} AND {}",
+                   'msfunc=' || a.aggmtransfn::text, 'sortop=' || a.aggsortop::text, 'aggkind=' || a.aggkind::text) \
+                  FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid) END, \
+               'lang=' || (SELECT lanname FROM pg_catalog.pg_language WHERE oid = p.prolang), \
+               'returns=' || CASE WHEN p.proretset THEN 'setof ' ELSE '' END || pg_catalog.format_type(p.prorettype, NULL), \
+               'args=' || coalesce(pg_catalog.array_to_string(p.proargnames, ','), '') || '/' \
+                 || coalesce(pg_catalog.array_to_string(p.proargmodes, ','), '') || '/' \
+                 || coalesce((SELECT pg_catalog.string_agg(pg_catalog.format_type(t, NULL), ',') \
+                              FROM pg_catalog.unnest(coalesce(p.proallargtypes, p.proargtypes::pg_catalog.oid[])) t), ''), \
+               'defaults=' || coalesce(pg_catalog.pg_get_expr(p.proargdefaults, 0), ''), \
+               'attrs=' || p.provolatile::text || p.proisstrict::text || p.prosecdef::text || p.proleakproof::text \
+                 || p.proparallel::text || p.procost::text || '/' || p.prorows::text, \
+               'support=' || {support}, 'config=' || coalesce(pg_catalog.array_to_string(p.proconfig, ','), ''), \
+               'src=' || coalesce(p.prosrc, '') || coalesce(p.probin, ''), 'body=' || {sqlbody}, {}, {}) \
+             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {USER_NS} AND {} \
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
+                               AND d.objid = p.oid AND d.deptype = 'i')",
             owner("p.proowner"),
             acl("p.proacl"),
             not_ext("pg_proc", "p")
@@ -291,6 +350,7 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
                'range=' || coalesce((SELECT concat_ws(',', pg_catalog.format_type(r.rngsubtype, NULL), r.rngsubopc::text, r.rngcollation::text, r.rngcanonical::text, r.rngsubdiff::text) FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid), '')) \
              FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
              WHERE {USER_NS} AND t.typtype::text IN ('e', 'd', 'r', 'c', 'b') AND {} \
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid) \
                AND NOT (t.typtype::text = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind::text <> 'c'))",
             owner("t.typowner"),
             acl("t.typacl"),
@@ -372,7 +432,7 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
              UNION ALL SELECT 'publication ' || p.pubname || ' table ' || r.prrelid::pg_catalog.regclass::text, {} \
                FROM pg_catalog.pg_publication_rel r JOIN pg_catalog.pg_publication p ON p.oid = r.prpubid{}",
             if v.at_least(11) { "p.pubtruncate::text" } else { "''" },
-            if v.at_least(15) { "concat_ws(' ', coalesce(pg_catalog.pg_get_expr(r.prqual, r.prrelid), ''), coalesce(r.prattrs::text, ''))" } else { "''" },
+            if v.at_least(15) { "concat_ws(' ', coalesce(pg_catalog.pg_get_expr(r.prqual, r.prrelid), ''), coalesce(r.prattrs::text, ''))" } else { "concat_ws(' ', '', '')" },
             if v.at_least(15) {
                 " UNION ALL SELECT 'publication ' || p.pubname || ' schema ' || n.nspname, '' FROM pg_catalog.pg_publication_namespace pn \
                   JOIN pg_catalog.pg_publication p ON p.oid = pn.pnpubid JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid"
@@ -409,14 +469,16 @@ fn queries(v: ServerVersion, ig: Ignore) -> Vec<(&'static str, String)> {
     q
 }
 
-/// Take the census of the database `client` is connected to.
-pub async fn census(
+/// Take the census of the database `client` is connected to, readable against a
+/// server as `compat` says.
+pub async fn census_compat(
     client: &Client,
     version: ServerVersion,
     ig: Ignore,
+    compat: Compat,
 ) -> Result<BTreeMap<&'static str, Section>> {
     let mut out = BTreeMap::new();
-    for (name, sql) in queries(version, ig) {
+    for (name, sql) in queries(version, ig, compat) {
         let rows = client
             .query(sql.as_str(), &[])
             .await

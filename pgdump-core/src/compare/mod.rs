@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use tokio_postgres::Client;
 
-pub use census::Ignore;
+pub use census::{Compat, Ignore};
 use data::TableHash;
 
 use crate::conn::{connect, ConnConfig};
@@ -164,8 +164,8 @@ pub async fn compare_clients(
     opts: CompareOptions,
 ) -> Result<CompareReport> {
     let (ca, cb) = futures::try_join!(
-        census::census(a, va, opts.ignore),
-        census::census(b, vb, opts.ignore)
+        census::census_compat(a, va, opts.ignore, Compat::between(va, vb)),
+        census::census_compat(b, vb, opts.ignore, Compat::between(vb, va))
     )?;
     let mut report = CompareReport::default();
     for (name, sa) in &ca {

@@ -11,7 +11,7 @@ pub mod select;
 use std::collections::HashMap;
 
 use crate::catalog::depend::DepEdge;
-use crate::catalog::{Dep, Item, ItemKey, ObjRef};
+use crate::catalog::{class, Dep, Item, ItemKey, ObjRef};
 
 /// Items with dependencies resolved to indices into `items`.
 #[derive(Debug, Clone, Default)]
@@ -38,9 +38,17 @@ impl Graph {
 
         // Objects without an item of their own fold into the object they are part of.
         let mut fold: HashMap<ObjRef, ObjRef> = HashMap::new();
-        let rank = |t: char| match t {
+        // Loose members of an operator family (pg_amop 2602, pg_amproc 2603) have two
+        // auto dependencies, on their operator or function and on the family: fold them
+        // onto the family, as pg_dump does.
+        let rank = |e: &DepEdge| match e.deptype {
             'e' => 0,
             'i' => 1,
+            'a' if matches!(e.from.class, 2602 | 2603)
+                && matches!(e.to.class, class::PG_OPCLASS | class::PG_OPFAMILY) =>
+            {
+                1
+            }
             _ => 2,
         };
         let mut fold_rank: HashMap<ObjRef, u8> = HashMap::new();
@@ -48,7 +56,7 @@ impl Graph {
             if primary.contains_key(&e.from) || !matches!(e.deptype, 'i' | 'a' | 'e' | 'I') {
                 continue;
             }
-            let r = rank(e.deptype);
+            let r = rank(e);
             if fold_rank.get(&e.from).is_none_or(|old| r < *old) {
                 fold.insert(e.from, e.to);
                 fold_rank.insert(e.from, r);

@@ -22,6 +22,8 @@ pub struct RestoreOptions {
     pub no_privileges: bool,
     /// Skip comments.
     pub no_comments: bool,
+    /// Do not create the roles the archive refers to (they must exist).
+    pub no_roles: bool,
     /// `SET ROLE` to this role after connecting.
     pub role: Option<String>,
     /// Restore only these sections (empty = all).
@@ -63,6 +65,7 @@ impl Default for RestoreOptions {
             no_owner: false,
             no_privileges: false,
             no_comments: false,
+            no_roles: false,
             role: None,
             sections: Vec::new(),
             schemas: PatternSet::default(),

@@ -148,11 +148,24 @@ pub fn plan(
         }
     }
 
+    // Roles first: owners and grantees of everything else (their use leaves no
+    // trace in the TOC's dependencies).
+    let is_role = |i: usize| entry_kind(&toc.entries[i]) == Some(Kind::Role);
+    let mut roles = Vec::new();
+    for i in (0..n).filter(|&i| kept(i) && is_role(i)) {
+        roles.push(push_sql(&mut p, toc, &deps, i, Vec::new(), 0));
+    }
+    let roles_done = push_barrier(&mut p, roles, false);
+
     // Pass 0: pre-data.
-    let mut pre = Vec::new();
+    let mut pre = vec![roles_done];
     for i in 0..n {
-        if kept(i) && pass(toc, &deps, i) == 0 && section_of(toc, &deps, i) == Section::PreData {
-            let t = push_sql(&mut p, toc, &deps, i, Vec::new(), 0);
+        if kept(i)
+            && !is_role(i)
+            && pass(toc, &deps, i) == 0
+            && section_of(toc, &deps, i) == Section::PreData
+        {
+            let t = push_sql(&mut p, toc, &deps, i, vec![roles_done], 0);
             pre.push(t);
         }
     }

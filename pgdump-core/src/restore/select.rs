@@ -170,10 +170,13 @@ pub fn select(toc: &Toc, opts: &RestoreOptions) -> Result<Selected> {
             Some(Kind::Acl | Kind::DefaultAcl) => k &= !opts.no_privileges,
             Some(Kind::Comment) => k &= !opts.no_comments,
             Some(Kind::Database) => k = false, // handled by --create itself
-            None => return Err(CoreError::Usage(format!(
+            Some(Kind::Role) => k &= !opts.no_roles && !opts.data_only,
+            None => {
+                return Err(CoreError::Usage(format!(
                 "entry {} has kind {:?}, which this pgdump does not know (archive written by {})",
                 e.id, e.kind, toc.info.tool
-            ))),
+            )))
+            }
             _ => {}
         }
         if let Some(list) = &opts.use_list {
