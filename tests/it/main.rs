@@ -3,6 +3,7 @@
 
 mod catalog_code;
 mod catalog_misc;
+mod catalog_relations;
 mod catalog_types;
 mod conn;
 mod copy_text;

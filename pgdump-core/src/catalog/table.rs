@@ -408,18 +408,28 @@ fn separate_default(t: &Table, c: &Column) -> bool {
     !c.dropped && c.default.is_some() && c.generated.is_none() && !inline_default(t, c)
 }
 
-/// The ` NOT NULL` clause of a printed column.
+/// The name the server gives a NOT NULL constraint by default (as pg_dump
+/// compares it: without the truncation to 63 bytes).
+fn default_not_null_name(t: &Table, c: &Column) -> String {
+    format!("{}_{}_not_null", t.name, c.name)
+}
+
+/// The ` NOT NULL` clause of a printed column. A NOT NULL the column inherits
+/// from a parent comes with `INHERITS` (as pg_dump, not repeated), except on
+/// partitions, which are created standalone; from 18 a constraint defined on the
+/// child too is printed.
 fn not_null_clause(t: &Table, names: &Names, c: &Column) -> String {
     if !names.nn_constraints {
-        return if c.notnull {
+        let inherited = c.parent_notnull && !t.is_partition;
+        return if c.notnull && !inherited {
             " NOT NULL".into()
         } else {
             String::new()
         };
     }
     match &c.nn {
-        Some(nn) if nn.valid => {
-            let mut s = if nn.name == format!("{}_{}_not_null", t.name, c.name) {
+        Some(nn) if nn.valid && (nn.local || t.is_partition || !c.parent_notnull) => {
+            let mut s = if nn.name == default_not_null_name(t, c) {
                 " NOT NULL".to_string()
             } else {
                 format!(" CONSTRAINT {} NOT NULL", ident(&nn.name))
@@ -456,7 +466,7 @@ fn column_sql(t: &Table, names: &Names, c: &Column) -> String {
 /// A table-level NOT NULL constraint for a column that is not printed (18+):
 /// one defined locally, or one whose parents hold no valid constraint to
 /// inherit it from.
-fn table_not_null(names: &Names, c: &Column) -> Option<String> {
+fn table_not_null(t: &Table, names: &Names, c: &Column) -> Option<String> {
     if !names.nn_constraints || c.dropped {
         return None;
     }
@@ -464,7 +474,11 @@ fn table_not_null(names: &Names, c: &Column) -> Option<String> {
     if !nn.local && c.parent_notnull {
         return None;
     }
-    let mut s = format!("CONSTRAINT {} NOT NULL {}", ident(&nn.name), ident(&c.name));
+    let mut s = if nn.name == default_not_null_name(t, c) {
+        format!("NOT NULL {}", ident(&c.name))
+    } else {
+        format!("CONSTRAINT {} NOT NULL {}", ident(&nn.name), ident(&c.name))
+    };
     if nn.no_inherit {
         s.push_str(" NO INHERIT");
     }
@@ -498,7 +512,7 @@ fn table_sql(t: &Table, names: &Names, cols: &[&Column], checks: &[&Check]) -> S
     for c in cols {
         if prints_column(t, c) {
             elems.push(column_sql(t, names, c));
-        } else if let Some(nn) = table_not_null(names, c) {
+        } else if let Some(nn) = table_not_null(t, names, c) {
             elems.push(nn);
         }
     }
@@ -906,7 +920,7 @@ fn inline_constraint_comment(
             literal(text)
         ),
     )
-    .sub(con)
+    .with_sub(con)
     .schema(t.schema.clone())
     .dep(Dep::Obj(table));
     it.owner = Some(t.owner.clone());
@@ -1250,6 +1264,7 @@ mod tests {
         let mut a = col(1, "a", "integer");
         a.islocal = false;
         a.notnull = true;
+        a.parent_notnull = true;
         a.default = Some((3, "5".into()));
         let mut gone = col(2, "........pg.dropped.2........", "-");
         gone.dropped = true;
@@ -1303,7 +1318,10 @@ mod tests {
         color.islocal = false;
         color.notnull = true;
         color.default = Some((11, "'red'::text".into()));
-        let doors = col(4, "doors", "integer");
+        let mut doors = col(4, "doors", "integer");
+        // printed (local and inherited): its inherited NOT NULL comes with INHERITS
+        doors.notnull = true;
+        doors.parent_notnull = true;
         let inherited = Check {
             name: "wheels_nonneg".into(),
             def: "CHECK ((wheels >= 0))".into(),
@@ -1372,9 +1390,12 @@ mod tests {
         cd.islocal = false;
         cd.nn = Some(nn("d_nn", true, false, false));
         let e = col(5, "e", "integer");
+        let mut cf = col(6, "f", "integer");
+        cf.islocal = false;
+        cf.nn = Some(nn("c_f_not_null", true, false, true));
         assert_eq!(
-            table_sql(&child, &cn, &[&ca, &cd, &e], &[]),
-            "CREATE TABLE s.c (\n    CONSTRAINT d_nn NOT NULL d,\n    e integer\n)\nINHERITS (s.p);\n"
+            table_sql(&child, &cn, &[&ca, &cd, &e, &cf], &[]),
+            "CREATE TABLE s.c (\n    CONSTRAINT d_nn NOT NULL d,\n    e integer,\n    NOT NULL f\n)\nINHERITS (s.p);\n"
         );
         assert_eq!(
             add_constraint_sql("ALTER TABLE", "s.p", "d_nn", "NOT NULL d NOT VALID"),
