@@ -424,16 +424,43 @@ pub(crate) async fn collect(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> 
 /// Objects of this kind in scope that this module cannot reproduce, one line
 /// each (`kind identity: why`). The dump fails on them unless told to skip.
 pub(crate) async fn unsupported(l: &Loader<'_>, scope: &Scope) -> Result<Vec<String>> {
-    Ok(load(l, scope)
-        .await?
+    let not_agg = if l.version.at_least(11) {
+        "p.prokind <> 'a'"
+    } else {
+        "NOT p.proisagg"
+    };
+    let kind = if l.version.at_least(11) {
+        "p.prokind::text"
+    } else {
+        "'f'::text"
+    };
+    let sql = format!(
+        "SELECT p.oid, p.pronamespace, n.nspname::text, p.proname::text, {kind}, \
+                pg_catalog.oidvectortypes(p.proargtypes) \
+         FROM pg_catalog.pg_proc p \
+         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+         JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
+         WHERE p.pronamespace = ANY($1) AND {not_agg} AND l.lanname = 'c' \
+         ORDER BY p.oid"
+    );
+    let rows = l
+        .query("C-language functions", &sql, &[&dumped_namespaces(scope)])
+        .await?;
+    Ok(rows
         .iter()
-        .filter(|f| in_scope(scope, f) && is_c(f))
-        .map(|f| {
+        .filter(|r| scope.dump_obj(r.get(1), ObjRef::new(class::PG_PROC, r.get(0))))
+        .map(|r| {
+            let what = if r.get::<_, String>(4) == "p" {
+                "procedure"
+            } else {
+                "function"
+            };
             format!(
-                "{} {}.{}: C-language function outside an extension (its shared library cannot be dumped)",
-                f.sql_kind().to_lowercase(),
-                f.schema,
-                f.tag()
+                "{what} {}.{}({}): C-language function outside an extension \
+                 (its shared library cannot be dumped)",
+                r.get::<_, String>(2),
+                r.get::<_, String>(3),
+                r.get::<_, Option<String>>(5).unwrap_or_default()
             )
         })
         .collect())

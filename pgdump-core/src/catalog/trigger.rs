@@ -10,8 +10,9 @@
 //! from the parent's.
 //!
 //! Version branches: clones are recognised by `tgparentid` on 13+, by their
-//! `pg_depend` link to the parent trigger on 11-12 (where they are internal);
-//! 10 has no clones.
+//! `pg_depend` link to the parent trigger on 11-12; they are internal before 15.
+//! Clones of internal (foreign key) triggers are never dumped: their names differ
+//! from database to database. 10 has no clones.
 
 use super::comment::{comment_item, CommentTarget};
 use super::{class, Dep, Item, Kind, Loader, ObjRef, Oid, Scope, ServerVersion};
@@ -128,8 +129,9 @@ fn query_sql(v: ServerVersion) -> &'static str {
                 t.tgenabled::text, NULLIF(t.tgparentid, 0) \
          FROM pg_catalog.pg_trigger t \
          LEFT JOIN pg_catalog.pg_trigger u ON u.oid = t.tgparentid \
-         WHERE t.tgrelid = ANY($1) AND NOT t.tgisinternal \
-           AND (t.tgparentid = 0 OR t.tgenabled <> u.tgenabled) \
+         WHERE t.tgrelid = ANY($1) \
+           AND ((NOT t.tgisinternal AND t.tgparentid = 0) \
+                OR (t.tgenabled <> u.tgenabled AND NOT u.tgisinternal)) \
          ORDER BY t.oid"
     } else if v.at_least(11) {
         "SELECT t.oid, t.tgrelid, t.tgname::text, pg_catalog.pg_get_triggerdef(t.oid, false), \
@@ -141,7 +143,8 @@ fn query_sql(v: ServerVersion) -> &'static str {
                AND d.objid = t.oid \
          LEFT JOIN pg_catalog.pg_trigger pt ON pt.oid = d.refobjid \
          WHERE t.tgrelid = ANY($1) \
-           AND ((NOT t.tgisinternal AND pt.oid IS NULL) OR t.tgenabled <> pt.tgenabled) \
+           AND ((NOT t.tgisinternal AND pt.oid IS NULL) \
+                OR (t.tgenabled <> pt.tgenabled AND NOT pt.tgisinternal)) \
          ORDER BY t.oid"
     } else {
         "SELECT t.oid, t.tgrelid, t.tgname::text, pg_catalog.pg_get_triggerdef(t.oid, false), \
