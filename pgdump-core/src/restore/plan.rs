@@ -35,8 +35,64 @@ pub enum TaskKind {
         /// The only load of a table created by this run: TRUNCATE and COPY FREEZE in one transaction.
         freeze: bool,
     },
+    /// Add a foreign key without checking the rows (`NOT VALID`): instant.
+    FkNotValid {
+        /// Index of the FK entry in the TOC.
+        entry: usize,
+    },
+    /// Check the rows of a foreign key added `NOT VALID` (weaker locks than adding
+    /// it validated: the referenced table stays free for index builds).
+    FkValidate {
+        /// Index of the FK entry in the TOC.
+        entry: usize,
+    },
     /// A synchronisation point.
     Barrier,
+}
+
+/// A valid foreign key of a plain table as two statements: add it `NOT VALID`,
+/// then `VALIDATE CONSTRAINT`. `None` when the SQL is not the single
+/// `ALTER TABLE ONLY t ADD CONSTRAINT c FOREIGN KEY ...;` this applies to (partitioned
+/// tables need the validated form before 18; NOT VALID ones stay as they are).
+pub fn split_fk(sql: &str) -> Option<(String, String)> {
+    let body = sql.trim_end();
+    let rest = body.strip_prefix("ALTER TABLE ONLY ")?;
+    let stmt = rest.strip_suffix(';')?;
+    if stmt.contains(';') || stmt.to_ascii_uppercase().contains("NOT VALID") {
+        return None;
+    }
+    let (table, after) = stmt.split_once("ADD CONSTRAINT ")?;
+    let table = table.trim();
+    let name = leading_ident(after)?;
+    if !after[name.len()..].trim_start().starts_with("FOREIGN KEY") {
+        return None;
+    }
+    Some((
+        format!("{body_wo} NOT VALID;\n", body_wo = body.strip_suffix(';')?),
+        format!("ALTER TABLE ONLY {table} VALIDATE CONSTRAINT {name};\n"),
+    ))
+}
+
+/// The identifier at the start of `s` (quoted or not), as written.
+fn leading_ident(s: &str) -> Option<&str> {
+    if let Some(q) = s.strip_prefix('"') {
+        let mut i = 0;
+        let b = q.as_bytes();
+        while i < b.len() {
+            if b[i] == b'"' {
+                if b.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                return s.get(..i + 2);
+            }
+            i += 1;
+        }
+        None
+    } else {
+        let end = s.find(char::is_whitespace)?;
+        s.get(..end).filter(|n| !n.is_empty())
+    }
 }
 
 /// One task of the plan.
@@ -263,6 +319,16 @@ pub fn plan(
     }
     p.data_done = push_barrier(&mut p, data, frames.is_none());
 
+    // Partitioned tables, by quoted qualified name.
+    let partitioned: std::collections::HashSet<String> = toc
+        .entries
+        .iter()
+        .filter(|e| {
+            entry_kind(e) == Some(Kind::Table) && e.meta.get("relkind").is_some_and(|k| k == "p")
+        })
+        .map(|e| crate::quote::qualify(e.schema.as_deref().unwrap_or(""), &e.name))
+        .collect();
+
     // Post-data: after the data of the tables it touches (all data, for pipe input).
     let mut main = vec![p.pre_data_done, p.data_done];
     for i in 0..n {
@@ -286,6 +352,31 @@ pub fn plan(
             .and_then(|t| table_bytes.get(t))
             .copied()
             .unwrap_or(0);
+        // A foreign key to a partitioned table has per-partition constraints that
+        // VALIDATE CONSTRAINT does not mark valid: add those validated.
+        let refs_partitioned = toc.entries[i]
+            .meta
+            .get("ref_table")
+            .is_some_and(|r| partitioned.contains(r.as_str()));
+        if entry_kind(&toc.entries[i]) == Some(Kind::FkConstraint)
+            && !refs_partitioned
+            && split_fk(&toc.entries[i].create).is_some()
+        {
+            let add = push_sql(&mut p, toc, &deps, i, extra, 0);
+            p.tasks[add].kind = TaskKind::FkNotValid { entry: i };
+            let table = toc.entries[i].meta.get("table").cloned();
+            let t = p.tasks.len();
+            p.tasks.push(TaskSpec {
+                kind: TaskKind::FkValidate { entry: i },
+                deps: vec![add],
+                weight,
+                locks: table.map(Lock::Exclusive).into_iter().collect(),
+                held: false,
+            });
+            main.push(add);
+            main.push(t);
+            continue;
+        }
         let t = push_sql(&mut p, toc, &deps, i, extra, weight);
         main.push(t);
     }
@@ -478,6 +569,29 @@ mod tests {
             .tasks
             .iter()
             .all(|t| !matches!(t.kind, TaskKind::Data { freeze: true, .. })));
+    }
+
+    #[test]
+    fn foreign_keys_split_into_not_valid_and_validate() {
+        let (add, validate) = split_fk(
+            "ALTER TABLE ONLY s.\"Order Lines\"\n    ADD CONSTRAINT \"fk \"\"x\"\"\" FOREIGN KEY (a) REFERENCES s.t(id) DEFERRABLE;\n",
+        )
+        .unwrap();
+        assert_eq!(
+            add,
+            "ALTER TABLE ONLY s.\"Order Lines\"\n    ADD CONSTRAINT \"fk \"\"x\"\"\" FOREIGN KEY (a) REFERENCES s.t(id) DEFERRABLE NOT VALID;\n"
+        );
+        assert_eq!(
+            validate,
+            "ALTER TABLE ONLY s.\"Order Lines\" VALIDATE CONSTRAINT \"fk \"\"x\"\"\";\n"
+        );
+        // already NOT VALID, partitioned (no ONLY), or not a foreign key: left alone
+        assert!(split_fk("ALTER TABLE ONLY s.t\n    ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.u(id) NOT VALID;\n").is_none());
+        assert!(split_fk(
+            "ALTER TABLE s.p\n    ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES s.u(id);\n"
+        )
+        .is_none());
+        assert!(split_fk("ALTER TABLE ONLY s.t\n    ADD CONSTRAINT c CHECK (a > 0);\n").is_none());
     }
 
     #[test]
