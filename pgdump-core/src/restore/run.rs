@@ -672,7 +672,9 @@ async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
                 match res {
                     Ok(obj) => {
                         st.done += 1;
-                        if let TaskKind::Sql { entry } = st.kinds[t] {
+                        if let TaskKind::Sql { entry } | TaskKind::FkNotValid { entry } =
+                            st.kinds[t]
+                        {
                             st.created.push(entry);
                         }
                         run.observer.event(&Event::ItemDone {
@@ -718,9 +720,10 @@ async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
 
 fn task_name(toc: &Toc, k: &TaskKind) -> Option<String> {
     match k {
-        TaskKind::Sql { entry } | TaskKind::Data { entry, .. } => {
-            toc.entries.get(*entry).map(object_name)
-        }
+        TaskKind::Sql { entry }
+        | TaskKind::Data { entry, .. }
+        | TaskKind::FkNotValid { entry }
+        | TaskKind::FkValidate { entry } => toc.entries.get(*entry).map(object_name),
         TaskKind::Barrier => None,
     }
 }
@@ -856,6 +859,28 @@ async fn execute(
             {
                 Ok(()) => Ok(o),
                 Err(err) => Err((o, err)),
+            }
+        }
+        TaskKind::FkNotValid { entry } | TaskKind::FkValidate { entry } => {
+            let e = &run.toc.entries[*entry];
+            let o = object_name(e);
+            let sql = plan::split_fk(&e.create).map(|(add, validate)| {
+                if matches!(kinds[0], TaskKind::FkNotValid { .. }) {
+                    add
+                } else {
+                    validate
+                }
+            });
+            match sql {
+                Some(sql) => client
+                    .batch_execute(&sql)
+                    .await
+                    .map(|()| o.clone())
+                    .map_err(|e| (o.clone(), CoreError::Restore { object: o, source: e })),
+                None => Err((
+                    o.clone(),
+                    CoreError::Internal(format!("{o}: not a splittable foreign key")),
+                )),
             }
         }
         TaskKind::Barrier => Ok(String::new()),
