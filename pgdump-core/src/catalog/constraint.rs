@@ -48,6 +48,8 @@ struct Constraint {
     index_options: Vec<String>,
     clustered: bool,
     replident: bool,
+    /// The index of a PK/UNIQUE/EXCLUDE constraint: OID and name.
+    index: Option<(Oid, String)>,
 }
 
 /// Constraints of the tables `$1`; deparse functions run only on these (locked).
@@ -82,7 +84,7 @@ fn query_sql(v: ServerVersion) -> String {
                       ORDER BY k.n), \
                 COALESCE({nkeys}, 0)::pg_catalog.int4, {nnd}, {period}, \
                 ic.reloptions::pg_catalog.text[], COALESCE(i.indisclustered, false), \
-                COALESCE(i.indisreplident, false) \
+                COALESCE(i.indisreplident, false), i.indexrelid, ic.relname::pg_catalog.text \
          FROM pg_catalog.pg_constraint c \
          LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.conindid AND c.contype IN ('p', 'u', 'x') \
          LEFT JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
@@ -218,6 +220,26 @@ fn constraint_items(c: &Constraint, scope: &Scope) -> Result<Vec<Item>> {
     };
     let mut items = vec![it];
     items.extend(comment_item(scope, &ct));
+    // A comment on the constraint's index (pg_dump leaves it out): with the constraint.
+    if let Some((ioid, iname)) = &c.index {
+        if let Some(text) = scope.comment(ObjRef::new(class::PG_CLASS, *ioid), 0) {
+            let mut ci = Item::new(
+                Kind::Comment,
+                obj,
+                format!("INDEX {iname}"),
+                format!(
+                    "COMMENT ON INDEX {} IS {};\n",
+                    qualify(&rel.schema, iname),
+                    literal(text)
+                ),
+            )
+            .with_sub(*ioid)
+            .schema(rel.schema.clone())
+            .dep(Dep::Obj(obj));
+            ci.owner = Some(rel.owner.clone());
+            items.push(ci);
+        }
+    }
     Ok(items)
 }
 
@@ -243,6 +265,10 @@ fn row_to_constraint(r: &tokio_postgres::Row) -> Constraint {
         index_options: r.get::<_, Option<Vec<String>>>(12).unwrap_or_default(),
         clustered: r.get(13),
         replident: r.get(14),
+        index: match (r.get::<_, Option<Oid>>(15), r.get::<_, Option<String>>(16)) {
+            (Some(o), Some(n)) => Some((o, n)),
+            _ => None,
+        },
     }
 }
 
