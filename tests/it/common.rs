@@ -197,3 +197,142 @@ pub async fn round_trip(spg: &Cluster, src: &str, dpg: &Cluster, s: &Sweep, what
     assert_equivalent((spg, src), (dpg, &dst), what).await;
     dst
 }
+
+// ---- helpers for the restore_*, dump_* and cli tests (small databases built by each test)
+
+/// A fresh database on `pg` named after `prefix`, with `sql` run in it.
+pub fn db_with(pg: &Cluster, prefix: &str, sql: &str) -> String {
+    let db = pg.create_db(prefix).expect("create database");
+    if !sql.trim().is_empty() {
+        pg.execute(&db, sql)
+            .unwrap_or_else(|e| panic!("setting up {db}: {e:#}"));
+    }
+    db
+}
+
+/// Dump options for small test databases: `jobs` connections, frames of `frame_size`
+/// bytes, no compression unless asked.
+pub fn small_dump_opts(jobs: usize, frame_size: usize, codec: Codec) -> DumpOptions {
+    DumpOptions {
+        jobs,
+        writer: WriterOptions { codec, frame_size },
+        ..DumpOptions::default()
+    }
+}
+
+/// Dump `db` of `pg` into `output`, returning the error instead of panicking.
+pub async fn try_dump(
+    pg: &Cluster,
+    db: &str,
+    output: Output,
+    opts: &DumpOptions,
+) -> pgdump_core::Result<DumpSummary> {
+    pgdump_core::dump(
+        &cfg(pg, db),
+        opts,
+        output,
+        quiet(),
+        CancellationToken::new(),
+    )
+    .await
+}
+
+/// Dump `db` of `pg` into the file `path` with `opts`; panics on failure.
+pub async fn dump_file(pg: &Cluster, db: &str, path: &Path, opts: &DumpOptions) -> DumpSummary {
+    try_dump(pg, db, Output::File(path.to_path_buf()), opts)
+        .await
+        .unwrap_or_else(|e| panic!("dump of {db} failed: {e}"))
+}
+
+/// Restore into `db` of `pg`, returning the error instead of panicking.
+pub async fn try_restore(
+    pg: &Cluster,
+    db: &str,
+    input: Input,
+    opts: &RestoreOptions,
+) -> pgdump_core::Result<RestoreSummary> {
+    pgdump_core::restore(&cfg(pg, db), opts, input, quiet(), CancellationToken::new()).await
+}
+
+/// Restore the file `path` into `db` with `opts`; panics on an error (item failures are
+/// in the summary).
+pub async fn restore_file(
+    pg: &Cluster,
+    db: &str,
+    path: &Path,
+    opts: &RestoreOptions,
+) -> RestoreSummary {
+    try_restore(pg, db, Input::File(path.to_path_buf()), opts)
+        .await
+        .unwrap_or_else(|e| panic!("restore into {db} failed: {e}"))
+}
+
+/// Every user object of a database, one line each (schemas besides `public`, relations,
+/// functions, types, large objects, extensions besides plpgsql): empty for a fresh one.
+pub fn user_objects(pg: &Cluster, db: &str) -> Vec<String> {
+    const SQL: &str = "\
+        SELECT 'schema ' || nspname FROM pg_catalog.pg_namespace \
+         WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%' \
+        UNION ALL \
+        SELECT 'relation ' || c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c \
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+        UNION ALL \
+        SELECT 'function ' || p.oid::pg_catalog.regprocedure::text FROM pg_catalog.pg_proc p \
+          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+        UNION ALL \
+        SELECT 'type ' || t.oid::pg_catalog.regtype::text FROM pg_catalog.pg_type t \
+          JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+         WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+        UNION ALL \
+        SELECT 'large object ' || oid FROM pg_catalog.pg_largeobject_metadata \
+        UNION ALL \
+        SELECT 'extension ' || extname FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql' \
+        ORDER BY 1";
+    pg.query(db, SQL)
+        .expect("list user objects")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap_or_default())
+        .collect()
+}
+
+/// Log every statement run in `db` (server log, `%u@%d` prefix) from now on; returns the
+/// log offset to pass to [`statements_in`].
+pub fn log_statements(pg: &Cluster, db: &str) -> u64 {
+    pg.execute(
+        "postgres",
+        &format!("ALTER DATABASE \"{db}\" SET log_statement = 'all'"),
+    )
+    .expect("ALTER DATABASE SET log_statement");
+    pg.server_log_len()
+}
+
+/// Statements the server logged for sessions in `db` since `offset` (see [`log_statements`]).
+pub fn statements_in(pg: &Cluster, db: &str, offset: u64) -> Vec<String> {
+    let marker = format!("@{db} ");
+    pg.server_log_since(offset)
+        .lines()
+        .filter(|l| l.contains(&marker) && (l.contains("statement: ") || l.contains("execute ")))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `count(*)` of a table, as a number.
+pub fn rows(pg: &Cluster, db: &str, table: &str) -> u64 {
+    pg.count_rows(db, table)
+        .unwrap_or_else(|e| panic!("count {table} in {db}: {e:#}"))
+}
+
+/// The single value of a query.
+pub fn value(pg: &Cluster, db: &str, sql: &str) -> String {
+    pg.query_value(db, sql)
+        .unwrap_or_else(|e| panic!("{sql} in {db}: {e:#}"))
+}
+
+/// pgdump's compare of two databases of one cluster.
+pub async fn compare_dbs(pg: &Cluster, a: &str, b: &str, opts: CompareOptions) -> CompareReport {
+    pgdump_core::compare::compare(&cfg(pg, a), &cfg(pg, b), opts)
+        .await
+        .unwrap_or_else(|e| panic!("compare {a} {b}: {e}"))
+}

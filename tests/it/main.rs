@@ -9,4 +9,6 @@ mod conn;
 mod copy_text;
 mod common;
 mod harness;
+mod restore_damaged;
+mod restore_select;
 mod roundtrip;

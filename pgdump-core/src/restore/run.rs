@@ -126,7 +126,8 @@ pub async fn restore(
                 let r = reader.clone();
                 tokio::task::spawn_blocking(move || verify_frames(&r))
                     .await
-                    .map_err(|e| CoreError::Internal(e.to_string()))??;
+                    .map_err(|e| CoreError::Internal(e.to_string()))?
+                    .map_err(|e| name_damage(reader.toc(), e))?;
             }
             let toc = Arc::new(reader.toc().clone());
             run(
@@ -145,6 +146,49 @@ pub async fn restore(
     };
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// The stream a damage error is about: from its fields, or from the "frame N of
+/// stream M" its record is named by (truncated or inconsistent frames).
+fn damaged_stream(e: &pgdump_format::FormatError) -> Option<pgdump_format::StreamId> {
+    use pgdump_format::FormatError as F;
+    match e {
+        F::Checksum {
+            stream: Some(s), ..
+        } => Some(*s),
+        F::Checksum { what, .. } | F::Corrupt { what, .. } | F::Truncated { what, .. } => {
+            let rest = what.split("of stream ").nth(1)?;
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        }
+        _ => None,
+    }
+}
+
+/// The TOC entry whose data a damaged frame holds, if the error names a frame.
+fn damaged_entry<'a>(toc: &'a Toc, e: &CoreError) -> Option<&'a TocEntry> {
+    let CoreError::Format(fe) = e else {
+        return None;
+    };
+    damaged_stream(fe)
+        .and_then(|s| toc.stream(s))
+        .and_then(|d| toc.entry(d.entry))
+}
+
+/// A damage error naming the object whose data is damaged (when a frame is).
+fn name_damage(toc: &Toc, e: CoreError) -> CoreError {
+    match damaged_entry(toc, &e) {
+        Some(entry) => CoreError::Data {
+            object: object_name(entry),
+            detail: match e {
+                CoreError::Format(fe) => fe.to_string(),
+                other => other.to_string(),
+            },
+        },
+        None => e,
+    }
 }
 
 /// Check every frame's stored checksum (the index and TOC were checked on open).
@@ -413,7 +457,7 @@ async fn run(
     if let Some(fatal) = st.fatal.take() {
         let damaged = matches!(fatal, CoreError::Format(_));
         if damaged && matches!(run.source, Source::Pipe) && !opts.keep_partial && !single_txn {
-            let why = fatal.to_string();
+            let why = name_damage(&toc, fatal).to_string();
             notes.extend(
                 undo(
                     &target,
@@ -427,13 +471,16 @@ async fn run(
             );
             rolled_back = Some(why);
         } else if !damaged || !matches!(run.source, Source::Pipe) {
-            return Err(fatal);
+            return Err(name_damage(&toc, fatal));
         } else {
             // keep_partial: report what loaded, then fail.
-            st.failures.push(Failure {
-                object: "archive".into(),
-                message: fatal.to_string(),
-            });
+            let object =
+                damaged_entry(&toc, &fatal).map_or_else(|| "archive".to_string(), object_name);
+            let message = match &fatal {
+                CoreError::Format(fe) => format!("the archive is damaged: {fe}"),
+                other => other.to_string(),
+            };
+            st.failures.push(Failure { object, message });
         }
     }
     if cancel.is_cancelled() {
@@ -668,9 +715,15 @@ async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
         {
             let mut st = run.lock();
             for (t, res) in results {
-                let ok = res.is_ok();
+                let ok = matches!(res, Some(Ok(_)));
                 match res {
-                    Ok(obj) => {
+                    // Not run: an earlier item of its batch failed with --exit-on-error.
+                    None => {
+                        if let Some(n) = task_name(&run.toc, &st.kinds[t]) {
+                            st.skipped.push(n);
+                        }
+                    }
+                    Some(Ok(obj)) => {
                         st.done += 1;
                         if let TaskKind::Sql { entry } | TaskKind::FkNotValid { entry } =
                             st.kinds[t]
@@ -682,7 +735,7 @@ async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
                             error: None,
                         });
                     }
-                    Err((obj, e)) => {
+                    Some(Err((obj, e))) => {
                         if matches!(e, CoreError::Format(_)) || matches!(e, CoreError::Cancelled) {
                             fatal.get_or_insert(e);
                         } else {
@@ -758,12 +811,14 @@ fn take_batch(st: &mut RunState, toc: &Toc) -> Vec<usize> {
 
 type TaskResult = std::result::Result<String, (String, CoreError)>;
 
+/// Run a batch of tasks; each gets its result, or `None` when it was not run
+/// because an earlier item of the batch failed and the restore stops at the first error.
 async fn execute(
     run: &Run,
     client: &Client,
     batch: &[usize],
     in_txn: bool,
-) -> Vec<(usize, TaskResult)> {
+) -> Vec<(usize, Option<TaskResult>)> {
     let kinds: Vec<TaskKind> = {
         let st = run.lock();
         batch.iter().map(|&t| st.kinds[t].clone()).collect()
@@ -791,17 +846,23 @@ async fn execute(
         if !in_txn {
             all.push_str("COMMIT;\n");
             if client.batch_execute(&all).await.is_ok() {
-                return sqls.into_iter().map(|(t, o, _)| (t, Ok(o))).collect();
+                return sqls.into_iter().map(|(t, o, _)| (t, Some(Ok(o)))).collect();
             }
             let _ = client.batch_execute("ROLLBACK").await;
         }
-        // One by one, to name what failed.
+        // One by one, to name what failed (and, with --exit-on-error, run nothing after it).
         let mut out = Vec::new();
+        let mut stopped = false;
         for (t, o, s) in sqls {
+            if stopped {
+                out.push((t, None));
+                continue;
+            }
             let r = client.batch_execute(&s).await;
+            stopped = r.is_err() && run.opts.exit_on_error;
             out.push((
                 t,
-                r.map(|()| o.clone()).map_err(|e| {
+                Some(r.map(|()| o.clone()).map_err(|e| {
                     (
                         o.clone(),
                         CoreError::Restore {
@@ -809,7 +870,7 @@ async fn execute(
                             source: e,
                         },
                     )
-                }),
+                })),
             ));
         }
         return out;
@@ -876,7 +937,15 @@ async fn execute(
                     .batch_execute(&sql)
                     .await
                     .map(|()| o.clone())
-                    .map_err(|e| (o.clone(), CoreError::Restore { object: o, source: e })),
+                    .map_err(|e| {
+                        (
+                            o.clone(),
+                            CoreError::Restore {
+                                object: o,
+                                source: e,
+                            },
+                        )
+                    }),
                 None => Err((
                     o.clone(),
                     CoreError::Internal(format!("{o}: not a splittable foreign key")),
@@ -885,7 +954,7 @@ async fn execute(
         }
         TaskKind::Barrier => Ok(String::new()),
     };
-    vec![(t, res)]
+    vec![(t, Some(res))]
 }
 
 async fn load_task(

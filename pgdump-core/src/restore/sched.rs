@@ -5,9 +5,11 @@
 //! the heaviest (most data) goes first, skipping tasks whose locks conflict with
 //! a running task (two index builds on one table may run together; anything
 //! that needs a table exclusively runs alone on it). A failed task makes every
-//! task that depends on it `Skipped`. Barrier tasks complete as soon as they are
-//! ready; a barrier can be held open by the runner (`hold`) and can gain new
-//! dependencies while it waits (data frames arriving from a pipe).
+//! task that depends on it `Skipped`. Barrier tasks complete as soon as every
+//! task they wait for has finished, whether it succeeded or not (a barrier orders
+//! phases; real dependencies are the tasks' own): one failed pre-data item must not
+//! skip all data and post-data. A barrier can be held open by the runner (`hold`)
+//! and can gain new dependencies while it waits (data frames arriving from a pipe).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -109,6 +111,7 @@ impl Scheduler {
             };
             match dep.state {
                 State::Done => {}
+                State::Failed | State::Skipped if barrier => {}
                 State::Failed | State::Skipped => skip = true,
                 _ => {
                     dep.dependents.push(id);
@@ -139,8 +142,10 @@ impl Scheduler {
         let Some(e) = self.slots.get(earlier) else {
             return;
         };
+        let barrier = self.slots.get(later).is_some_and(|l| l.barrier);
         match e.state {
             State::Done => {}
+            State::Failed | State::Skipped if barrier => {}
             State::Failed | State::Skipped => {
                 if matches!(self.state(later), State::Pending | State::Ready) {
                     self.remove_ready(later);
@@ -313,7 +318,13 @@ impl Scheduler {
             self.unfinished -= 1;
             let dependents = std::mem::take(&mut self.slots[t].dependents);
             for d in dependents {
-                match st {
+                // A barrier waits for its tasks to finish, not to succeed.
+                let finished = if self.slots[d].barrier {
+                    State::Done
+                } else {
+                    st
+                };
+                match finished {
                     State::Done => {
                         let s = &mut self.slots[d];
                         if s.state != State::Pending {
@@ -418,6 +429,31 @@ mod tests {
         assert_eq!(s.state(bar), State::Done);
         assert_eq!(s.next_task(), Some(post));
         s.complete(post, true);
+        assert!(s.finished());
+    }
+
+    #[test]
+    fn barriers_wait_for_failed_tasks_too() {
+        let mut s = Scheduler::new();
+        let a = s.add(&[], 1, vec![]);
+        let b = s.add(&[], 1, vec![]);
+        let bar = s.add_barrier(&[a, b], false);
+        let after_bar = s.add(&[bar], 1, vec![]);
+        let after_a = s.add(&[bar, a], 1, vec![]);
+        assert_eq!(s.next_task(), Some(a));
+        assert_eq!(s.next_task(), Some(b));
+        assert_eq!(s.complete(a, false), vec![after_a]);
+        assert_eq!(s.state(bar), State::Pending);
+        s.complete(b, true);
+        assert_eq!(s.state(bar), State::Done);
+        assert_eq!(s.next_task(), Some(after_bar));
+        s.complete(after_bar, true);
+        // barriers added or extended later ignore failed tasks as well
+        let late = s.add_barrier(&[a], true);
+        s.add_dep(late, after_a);
+        assert_eq!(s.state(late), State::Pending);
+        s.release(late);
+        assert_eq!(s.state(late), State::Done);
         assert!(s.finished());
     }
 
