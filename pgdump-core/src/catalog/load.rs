@@ -88,7 +88,10 @@ pub fn assemble(items: Vec<Item>, edges: &[DepEdge], scope: &Scope) -> Result<Gr
                 if scope.opts.data_only {
                     data
                 } else {
-                    !data
+                    // a large object's comment or ACL without the object would fail
+                    let lo_attachment =
+                        i.key.kind.is_attachment() && i.key.obj.class == class::PG_LARGEOBJECT;
+                    !(data || lo_attachment)
                 }
             })
             .collect();

@@ -173,7 +173,8 @@ fn queries(v: ServerVersion, ig: Ignore, compat: Compat) -> Vec<(&'static str, S
     let am = if v.at_least(12) {
         "(SELECT amname FROM pg_catalog.pg_am WHERE oid = c.relam)"
     } else {
-        "NULL::name"
+        // before table access methods, every table was heap
+        "CASE WHEN c.relkind::text IN ('r', 'm', 't') THEN 'heap'::name END"
     };
     q.push((
         "relations",
@@ -276,7 +277,7 @@ fn queries(v: ServerVersion, ig: Ignore, compat: Compat) -> Vec<(&'static str, S
     q.push((
         "triggers",
         format!(
-            "SELECT n.nspname || '.' || c.relname || ' ' || t.tgname, pg_catalog.pg_get_triggerdef(t.oid, false) || ' enabled=' || t.tgenabled::text \
+            "SELECT n.nspname || '.' || c.relname || ' ' || t.tgname, pg_catalog.replace(pg_catalog.pg_get_triggerdef(t.oid, false), ' EXECUTE PROCEDURE ', ' EXECUTE FUNCTION ') || ' enabled=' || t.tgenabled::text \
              FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE NOT t.tgisinternal AND {USER_NS} AND {}{}",
             not_ext("pg_class", "c"),
@@ -388,8 +389,9 @@ fn queries(v: ServerVersion, ig: Ignore, compat: Compat) -> Vec<(&'static str, S
 
     q.push((
         "comments",
-        "SELECT pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description \
-         FROM pg_catalog.pg_description d WHERE d.objoid >= 16384 \
+        "SELECT i.type || ' ' || coalesce(i.identity, '?'), d.description \
+         FROM pg_catalog.pg_description d, LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) i \
+         WHERE d.objoid >= 16384 \
            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')"
             .to_string(),
     ));
@@ -422,7 +424,8 @@ fn queries(v: ServerVersion, ig: Ignore, compat: Compat) -> Vec<(&'static str, S
     let pubx = if v.at_least(13) {
         "p.pubviaroot::text"
     } else {
-        "''"
+        // what a newer server shows for a publication made without the option
+        "'false'"
     };
     q.push((
         "publications",
@@ -431,7 +434,7 @@ fn queries(v: ServerVersion, ig: Ignore, compat: Compat) -> Vec<(&'static str, S
                FROM pg_catalog.pg_publication p \
              UNION ALL SELECT 'publication ' || p.pubname || ' table ' || r.prrelid::pg_catalog.regclass::text, {} \
                FROM pg_catalog.pg_publication_rel r JOIN pg_catalog.pg_publication p ON p.oid = r.prpubid{}",
-            if v.at_least(11) { "p.pubtruncate::text" } else { "''" },
+            if v.at_least(11) { "p.pubtruncate::text" } else { "'false'" },
             if v.at_least(15) { "concat_ws(' ', coalesce(pg_catalog.pg_get_expr(r.prqual, r.prrelid), ''), coalesce(r.prattrs::text, ''))" } else { "concat_ws(' ', '', '')" },
             if v.at_least(15) {
                 " UNION ALL SELECT 'publication ' || p.pubname || ' schema ' || n.nspname, '' FROM pg_catalog.pg_publication_namespace pn \
@@ -447,7 +450,7 @@ fn queries(v: ServerVersion, ig: Ignore, compat: Compat) -> Vec<(&'static str, S
         format!(
             "SELECT n.nspname || '.' || s.stxname, pg_catalog.pg_get_statisticsobjdef(s.oid){} \
              FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE {USER_NS}",
-            if v.at_least(13) { " || ' target=' || coalesce(s.stxstattarget::text, '-1')" } else { "" }
+            if v.at_least(13) { " || ' target=' || coalesce(s.stxstattarget::text, '-1')" } else { " || ' target=-1'" }
         ),
     ));
 

@@ -77,6 +77,12 @@ impl Graph {
             if e.deptype == 'e' || skip(e) {
                 continue;
             }
+            // A partition's clone (trigger, foreign key) without an item of its own is
+            // recreated from its parent: its partition links (P/S, I on 11) must not become
+            // dependencies of the object it folds into (the partition).
+            if matches!(e.deptype, 'P' | 'S' | 'I') && !primary.contains_key(&e.from) {
+                continue;
+            }
             let (f, t) = (resolve(e.from), resolve(e.to));
             if f == t {
                 continue;

@@ -126,11 +126,14 @@ pub struct Plan {
     pub entry_task: HashMap<usize, usize>,
 }
 
-/// Which pass an entry belongs to: 0 main, 1 privileges, 2 event triggers and refreshes.
+/// Which pass an entry belongs to: 0 main, 1 privileges, 2 materialized view
+/// refreshes (with the owner's privileges, so after the grants), 3 event triggers
+/// (last: they would fire on the restore's own DDL).
 fn pass(toc: &Toc, deps: &[Vec<usize>], i: usize) -> u8 {
     let own = |j: usize| match entry_kind(&toc.entries[j]) {
         Some(Kind::Acl | Kind::DefaultAcl) => 1,
-        Some(Kind::EventTrigger | Kind::RefreshMatview) => 2,
+        Some(Kind::RefreshMatview) => 2,
+        Some(Kind::EventTrigger) => 3,
         _ => 0,
     };
     match entry_kind(&toc.entries[i]) {
@@ -235,7 +238,11 @@ pub fn plan(
             continue;
         }
         let e = &toc.entries[i];
-        let table_entry = deps[i].first().copied();
+        // The table whose rows these are: the primary entry of the same object.
+        let table_entry = deps[i].iter().copied().find(|&d| {
+            toc.entries[d].meta.get("obj") == e.meta.get("obj")
+                && toc.entries[d].meta.get("primary").is_some_and(|p| p == "1")
+        });
         match (&e.data, frames) {
             (Some(d), Some(frames)) => {
                 let mut groups: Vec<(StreamId, Range<usize>, u64)> = Vec::new();
@@ -391,6 +398,7 @@ pub fn plan(
         }
     }
     let acl_done = push_barrier(&mut p, acl, false);
+    let mut refreshes = vec![acl_done];
     for i in 0..n {
         if kept(i) && pass(toc, &deps, i) == 2 {
             let weight = toc.entries[i]
@@ -398,7 +406,13 @@ pub fn plan(
                 .get("est_bytes")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            push_sql(&mut p, toc, &deps, i, vec![acl_done], weight);
+            refreshes.push(push_sql(&mut p, toc, &deps, i, vec![acl_done], weight));
+        }
+    }
+    let refreshed = push_barrier(&mut p, refreshes, false);
+    for i in 0..n {
+        if kept(i) && pass(toc, &deps, i) == 3 {
+            push_sql(&mut p, toc, &deps, i, vec![refreshed], 0);
         }
     }
     p
@@ -487,8 +501,12 @@ mod tests {
         let mut pk = entry(4, Kind::Constraint, "t t_pk", vec![1]);
         pk.meta.insert("table".into(), "s.t".into());
         let acl = entry(5, Kind::Acl, "TABLE t", vec![1]);
+        let mut table = entry(1, Kind::Table, "t", vec![]);
+        table.meta.insert("obj".into(), "1259:100".into());
+        table.meta.insert("primary".into(), "1".into());
+        data.meta.insert("obj".into(), "1259:100".into());
         Toc {
-            entries: vec![entry(1, Kind::Table, "t", vec![]), data, idx, pk, acl],
+            entries: vec![table, data, idx, pk, acl],
             streams: vec![
                 StreamDecl {
                     id: 0,

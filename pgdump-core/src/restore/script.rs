@@ -60,7 +60,19 @@ pub fn write_script<R: ReadAt, W: Write>(
             }
         }
     }
-    for (i, e) in toc.entries.iter().enumerate() {
+    // Event triggers last: they would fire on the script's own DDL (and on refreshes).
+    let deps = select::dep_indices(toc);
+    let is_event = |i: usize| {
+        let k = |j: usize| entry_kind(&toc.entries[j]) == Some(Kind::EventTrigger);
+        k(i) || (entry_kind(&toc.entries[i]) == Some(Kind::Comment)
+            && deps[i].first().is_some_and(|&p| k(p)))
+    };
+    let order: Vec<usize> = (0..toc.entries.len())
+        .filter(|&i| !is_event(i))
+        .chain((0..toc.entries.len()).filter(|&i| is_event(i)))
+        .collect();
+    for i in order {
+        let e = &toc.entries[i];
         if !sel.keep[i] {
             continue;
         }
