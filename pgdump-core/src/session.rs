@@ -22,7 +22,10 @@ pub async fn server_version(client: &Client) -> Result<(ServerVersion, String)> 
     if v.major() < ServerVersion::MIN_MAJOR {
         return Err(CoreError::UnsupportedServer {
             version: text,
-            detail: format!("pgdump reads servers {} and newer", ServerVersion::MIN_MAJOR),
+            detail: format!(
+                "pgdump reads servers {} and newer",
+                ServerVersion::MIN_MAJOR
+            ),
         });
     }
     Ok((v, text))
