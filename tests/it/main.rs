@@ -7,6 +7,8 @@ mod catalog_relations;
 mod catalog_types;
 mod conn;
 mod copy_text;
+mod dump_consistency;
+mod dump_output;
 mod common;
 mod harness;
 mod restore_damaged;

@@ -74,8 +74,15 @@ pub async fn dump(
     .await?;
 
     observer.event(&Event::Phase { name: "catalog" });
-    let cat = read_in_snapshot(&leader, version, version_text.clone(), opts).await?;
-    let bounds = key_bounds(&leader, &cat.graph, opts, version).await?;
+    // Cancellation is honoured while the catalog is read too (it can take long).
+    let (cat, bounds) = tokio::select! {
+        _ = cancel.cancelled() => return Err(CoreError::Cancelled),
+        r = async {
+            let cat = read_in_snapshot(&leader, version, version_text.clone(), opts).await?;
+            let bounds = key_bounds(&leader, &cat.graph, opts, version).await?;
+            Ok::<_, CoreError>((cat, bounds))
+        } => r?,
+    };
     let units = plan::plan(&cat.graph, opts, version, &bounds);
     let info = ArchiveInfo {
         created_at: toc::now_rfc3339(),
@@ -101,18 +108,25 @@ pub async fn dump(
     let mut out = output.open()?;
     let pending = out.file.take();
     let (frame_tx, frame_rx) = std::sync::mpsc::sync_channel::<EncodedFrame>(opts.jobs * 2 + 2);
+    // Whether to seal the archive, sent once every frame is in: only a complete dump is
+    // sealed. A failed or cancelled one ends without index and footer, which every reader
+    // rejects as unsealed (a stream output cannot be taken back).
+    let (seal_tx, seal_rx) = std::sync::mpsc::channel::<bool>();
     let wopts = opts.writer.clone();
     let writer = std::thread::Builder::new()
         .name("pgdump-writer".into())
-        .spawn(move || -> Result<Summary> {
+        .spawn(move || -> Result<Option<Summary>> {
             let mut w = ArchiveWriter::new(out.writer, &toc, wopts)?;
             for f in frame_rx {
                 w.write_frame(&f)?;
             }
+            if !seal_rx.recv().unwrap_or(false) {
+                return Ok(None);
+            }
             let (summary, mut sink) = w.finish()?;
             std::io::Write::flush(&mut sink)
                 .map_err(|e| CoreError::io("flushing the archive", e))?;
-            Ok(summary)
+            Ok(Some(summary))
         })
         .map_err(|e| CoreError::io("starting the archive writer thread", e))?;
 
@@ -128,14 +142,17 @@ pub async fn dump(
         cancel,
     )
     .await;
-    let writer_res = writer
-        .join()
+    let _ = seal_tx.send(data_res.is_ok());
+    let writer_res = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
         .map_err(|_| CoreError::Internal("archive writer thread panicked".into()))?;
     // A writer failure (disk full ...) is the root cause of any worker's "channel closed".
     let summary = match (data_res, writer_res) {
         (_, Err(e)) => return Err(e),
         (Err(e), Ok(_)) => return Err(e),
-        (Ok(()), Ok(s)) => s,
+        (Ok(()), Ok(Some(s))) => s,
+        (Ok(()), Ok(None)) => return Err(CoreError::Internal("the archive was not sealed".into())),
     };
     let path = match pending {
         Some(p) => Some(p.commit()?),

@@ -1,0 +1,266 @@
+//! Dump output safety (issue 3): a file is written atomically — a dump that fails or is
+//! cancelled midway leaves neither the archive nor a temporary file; a stream output
+//! (pipe, stdout) of a failed or cancelled dump is never sealed, so every reader rejects it.
+//! Failures are provoked while the data is being copied: the dump's backend is
+//! terminated from another connection, the output pipe breaks, or the dump is cancelled.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use pgdump_core::progress::{Event, Observer};
+use pgdump_core::{CancellationToken, ConnConfig, CoreError, DumpOptions, Output};
+use pgdump_format::{ArchiveReader, Codec, FormatError, StreamReader};
+use pgdump_tests::{shared_cluster, Cluster};
+
+use crate::common::{db_with, small_dump_opts};
+
+/// A table of about 12 MB, so its COPY is still running when the first frames are out.
+const SOURCE_SQL: &str = "
+CREATE TABLE public.big (id int PRIMARY KEY, payload text NOT NULL);
+INSERT INTO public.big SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 120000) g;
+CREATE TABLE public.small (id int PRIMARY KEY);
+INSERT INTO public.small SELECT generate_series(1, 100);
+";
+
+fn pg() -> &'static Cluster {
+    shared_cluster(15)
+}
+
+fn source() -> &'static str {
+    static DB: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DB.get_or_init(|| db_with(pg(), "dump_output_src", SOURCE_SQL))
+}
+
+/// Leader-only dumps with small frames: the data phase spans many frames.
+fn opts() -> DumpOptions {
+    small_dump_opts(1, 64 << 10, Codec::Zstd { level: 1 })
+}
+
+/// What to do when the data starts flowing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sabotage {
+    /// `pg_terminate_backend` of the connection running the COPY.
+    Terminate,
+    /// Cancel the dump's token.
+    Cancel,
+}
+
+/// An observer that sabotages the dump at the third chunk of data, once.
+struct Saboteur {
+    how: Sabotage,
+    /// The `application_name` of the dump's connections.
+    app: String,
+    cancel: CancellationToken,
+    chunks: AtomicUsize,
+    fired: AtomicBool,
+    /// A directory whose listing is taken at that moment (file outputs).
+    dir: Option<std::path::PathBuf>,
+    seen_in_dir: Mutex<Vec<String>>,
+}
+
+impl Saboteur {
+    fn new(how: Sabotage, app: &str, cancel: &CancellationToken, dir: Option<&Path>) -> Arc<Self> {
+        Arc::new(Saboteur {
+            how,
+            app: app.to_string(),
+            cancel: cancel.clone(),
+            chunks: AtomicUsize::new(0),
+            fired: AtomicBool::new(false),
+            dir: dir.map(Path::to_path_buf),
+            seen_in_dir: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl Observer for Saboteur {
+    fn event(&self, event: &Event) {
+        if !matches!(event, Event::Data { .. }) || self.chunks.fetch_add(1, Ordering::SeqCst) != 2 {
+            return;
+        }
+        if let Some(dir) = &self.dir {
+            *self.seen_in_dir.lock().unwrap() = listing(dir);
+        }
+        match self.how {
+            Sabotage::Cancel => self.cancel.cancel(),
+            Sabotage::Terminate => {
+                // the dump waits here (this runs on its worker) until its backend is gone
+                let n = pg()
+                    .query_value(
+                        "postgres",
+                        &format!(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                             WHERE application_name = '{}' AND query LIKE 'COPY %'",
+                            self.app
+                        ),
+                    )
+                    .unwrap();
+                assert_eq!(n, "1", "no COPY to terminate");
+            }
+        }
+        self.fired.store(true, Ordering::SeqCst);
+    }
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Bytes written to a pipe-like output, shared with the test.
+#[derive(Clone, Default)]
+struct Sink {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    /// Fail every write once this many bytes went through (a reader that went away).
+    break_after: Option<usize>,
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut b = self.bytes.lock().unwrap();
+        if self.break_after.is_some_and(|n| b.len() >= n) {
+            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        }
+        b.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Both readers reject `bytes` as an archive that was never sealed.
+fn assert_unsealed(what: &str, bytes: &[u8]) {
+    assert!(
+        bytes.len() > 4096,
+        "{what}: only {} bytes came out: the test did not reach the data phase",
+        bytes.len()
+    );
+    match ArchiveReader::open(bytes) {
+        Ok(r) => panic!(
+            "{what}: the output of a failed dump opens as a sealed archive ({} frames)",
+            r.frame_entries().len()
+        ),
+        Err(e) => assert!(
+            matches!(e, FormatError::Unsealed | FormatError::Truncated { .. }),
+            "{what}: {e}"
+        ),
+    }
+    let mut s = StreamReader::new(bytes).unwrap_or_else(|e| panic!("{what}: no TOC: {e}"));
+    let end = loop {
+        match s.next_frame() {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("{what}: the stream reader accepted the output of a failed dump"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(end, FormatError::Unsealed | FormatError::Truncated { .. }),
+        "{what}: {end}"
+    );
+}
+
+/// Connection settings with an `application_name` of their own (tests run in parallel).
+fn conn(db: &str, app: &str) -> ConnConfig {
+    ConnConfig::parse(&format!("{}?application_name={app}", pg().url(db))).unwrap()
+}
+
+async fn run_dump(
+    db: &str,
+    app: &str,
+    output: Output,
+    observer: Arc<Saboteur>,
+    cancel: CancellationToken,
+) -> Result<pgdump_core::DumpSummary, CoreError> {
+    pgdump_core::dump(&conn(db, app), &opts(), output, observer, cancel).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_output_is_atomic_when_the_dump_fails_or_is_cancelled() {
+    let db = source();
+    for how in [Sabotage::Terminate, Sabotage::Cancel] {
+        let dir = crate::common::scratch();
+        let dest = dir.path().join("out.pgdump");
+        let cancel = CancellationToken::new();
+        let app = format!("file_{how:?}");
+        let sab = Saboteur::new(how, &app, &cancel, Some(dir.path()));
+        let res = run_dump(db, &app, Output::File(dest.clone()), sab.clone(), cancel).await;
+        assert!(sab.fired.load(Ordering::SeqCst), "{how:?}: never sabotaged");
+        let err = res.expect_err("the dump succeeded").to_string();
+        match how {
+            // the server's FATAL, or just the closed connection when that arrives first
+            Sabotage::Terminate => assert!(
+                err.contains("COPY public.big")
+                    && (err.contains("terminat") || err.contains("connection closed")),
+                "{how:?}: {err}"
+            ),
+            Sabotage::Cancel => assert!(err.contains("cancelled"), "{how:?}: {err}"),
+        }
+        // the temporary file existed while the dump ran, in the destination's directory
+        let seen = sab.seen_in_dir.lock().unwrap().clone();
+        assert!(
+            seen.len() == 1 && seen[0].starts_with(".out.pgdump.tmp"),
+            "{how:?}: while dumping the directory held {seen:?}"
+        );
+        assert_eq!(listing(dir.path()), Vec::<String>::new(), "{how:?}");
+    }
+    // and the undisturbed dump leaves exactly the archive
+    let dir = crate::common::scratch();
+    let dest = dir.path().join("out.pgdump");
+    let s = crate::common::try_dump(pg(), db, Output::File(dest.clone()), &opts())
+        .await
+        .unwrap();
+    assert_eq!(s.path.as_deref(), Some(dest.as_path()));
+    assert_eq!(listing(dir.path()), vec!["out.pgdump".to_string()]);
+    ArchiveReader::open(std::fs::File::open(&dest).unwrap())
+        .unwrap()
+        .verify_all()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_output_of_a_failed_or_cancelled_dump_is_never_sealed() {
+    let db = source();
+    for how in [Sabotage::Terminate, Sabotage::Cancel] {
+        let sink = Sink::default();
+        let cancel = CancellationToken::new();
+        let app = format!("stream_{how:?}");
+        let sab = Saboteur::new(how, &app, &cancel, None);
+        let res = run_dump(
+            db,
+            &app,
+            Output::Writer(Box::new(sink.clone())),
+            sab.clone(),
+            cancel,
+        )
+        .await;
+        assert!(sab.fired.load(Ordering::SeqCst), "{how:?}: never sabotaged");
+        assert!(res.is_err(), "{how:?}: the dump succeeded");
+        assert_unsealed(&format!("{how:?}"), &sink.bytes.lock().unwrap());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_pipe_fails_the_dump() {
+    let db = source();
+    let sink = Sink {
+        break_after: Some(512 << 10),
+        ..Sink::default()
+    };
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        crate::common::try_dump(pg(), db, Output::Writer(Box::new(sink.clone())), &opts()),
+    )
+    .await
+    .expect("the dump hangs on a broken pipe");
+    let err = res
+        .expect_err("a dump into a broken pipe succeeded")
+        .to_string();
+    assert!(err.to_lowercase().contains("broken pipe"), "{err}");
+    assert_unsealed("broken pipe", &sink.bytes.lock().unwrap());
+}
