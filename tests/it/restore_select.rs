@@ -75,6 +75,8 @@ CREATE TABLE shop.events_2024 PARTITION OF shop.events FOR VALUES FROM ('2024-01
 CREATE TABLE shop.events_rest PARTITION OF shop.events DEFAULT;
 CREATE INDEX events_at ON shop.events (at);
 INSERT INTO shop.events SELECT g, date '2024-06-01' + g, 'sent' FROM generate_series(1, 400) g;
+CREATE MATERIALIZED VIEW shop.order_stats AS
+    SELECT status, count(*) AS orders, sum(qty) AS qty FROM shop.orders GROUP BY status;
 CREATE SCHEMA other;
 CREATE TABLE other.notes (id serial PRIMARY KEY, body text);
 INSERT INTO other.notes (body) SELECT 'note ' || g FROM generate_series(1, 30) g;
@@ -449,6 +451,8 @@ async fn schema_only_then_data_only_with_disable_triggers() {
     )
     .await;
     assert_ok("--data-only --disable-triggers", &s);
+    // the materialized view is refreshed from the loaded data
+    assert_eq!(rows(pg, &dst, "shop.order_stats"), 3);
     assert_eq!(
         value(
             pg,

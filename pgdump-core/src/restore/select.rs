@@ -161,6 +161,12 @@ pub fn select(toc: &Toc, opts: &RestoreOptions) -> Result<Selected> {
             e.section()
         };
         let mut k = opts.wants_section(section);
+        // A materialized view's data is its refresh (post-data, as pg_dump files it):
+        // a data-only restore refreshes it after loading the tables, or the view keeps
+        // whatever it was given before (nothing, after --schema-only).
+        if kind == Some(Kind::RefreshMatview) && opts.data_only {
+            k = opts.wants_section(Section::Data);
+        }
         if let Some(schema) = &e.schema {
             k &= opts.schemas.selects_name(schema);
         } else if kind == Some(Kind::Schema) {
