@@ -42,9 +42,7 @@ fn patterns(list: &[String], qualified: bool) -> Result<Vec<NamePattern>> {
 
 /// Dump options from `pgdump dump` arguments.
 pub fn dump_options(a: &DumpArgs) -> Result<DumpOptions> {
-    let codec: Codec = a
-        .compress
-        .parse()
+    let codec = parse_compress(&a.compress)
         .map_err(|e| anyhow!("invalid --compress {:?}: {e}", a.compress))?;
     let frame_size = usize::try_from(parse_size(&a.frame_size).map_err(|e| anyhow!(e))?)?;
     let opts = DumpOptions {
@@ -88,6 +86,26 @@ pub fn dump_options(a: &DumpArgs) -> Result<DumpOptions> {
     };
     opts.validate()?;
     Ok(opts)
+}
+
+/// `-Z` as pg_dump reads it: a level alone (0 = none, 1-9 = gzip at that level), or
+/// `METHOD[:LEVEL]` with the level also written `level=N` (pg_dump 16+).
+fn parse_compress(s: &str) -> Result<Codec, pgdump_format::FormatError> {
+    let t = s.trim();
+    if let Ok(level) = t.parse::<u32>() {
+        return if level == 0 {
+            Ok(Codec::None)
+        } else {
+            format!("gzip:{level}").parse()
+        };
+    }
+    match t.split_once(':') {
+        Some((method, detail)) => {
+            let d = detail.trim();
+            format!("{method}:{}", d.strip_prefix("level=").unwrap_or(d)).parse()
+        }
+        None => t.parse(),
+    }
 }
 
 fn sections(list: &[String]) -> Result<Vec<Section>> {
@@ -165,4 +183,23 @@ pub fn restore_options(a: &RestoreArgs) -> Result<RestoreOptions> {
     let opts = select_options(&a.select, base)?;
     opts.validate()?;
     Ok(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compress_as_pg_dump() {
+        assert_eq!(parse_compress("0").unwrap(), Codec::None);
+        assert_eq!(parse_compress("5").unwrap(), "gzip:5".parse().unwrap());
+        assert_eq!(
+            parse_compress("zstd:level=7").unwrap(),
+            "zstd:7".parse().unwrap()
+        );
+        assert_eq!(parse_compress("gzip").unwrap(), "gzip".parse().unwrap());
+        assert_eq!(parse_compress("none").unwrap(), Codec::None);
+        assert!(parse_compress("lz5").is_err());
+        assert!(parse_compress("zstd:x").is_err());
+    }
 }
