@@ -371,6 +371,15 @@ mod tests {
     }
 
     #[test]
+    fn a_row_bigger_than_a_frame_gets_a_frame_of_its_own() {
+        let big = [vec![b'x'; 100], vec![b'\n']].concat();
+        let out = run(CopyFormat::Text, 10, &[b"a\n", &big, b"b\n"]).unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].data, [b"a\n".to_vec(), big.clone()].concat());
+        assert_eq!(out[1].data, b"b\n");
+    }
+
+    #[test]
     fn zero_column_rows() {
         // A table without columns: text rows are empty lines, binary tuples have 0 fields.
         let out = run(CopyFormat::Text, 100, &[b"\n", b"\n"]).unwrap();

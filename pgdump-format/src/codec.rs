@@ -267,6 +267,30 @@ impl Decompressors {
                 }
                 out.extend_from_slice(stored);
             }
+            CodecKind::Zstd if raw_len > crate::format::EAGER_ALLOC_RAW => {
+                // A huge frame (one huge row): stream it, growing the buffer only as
+                // bytes are produced, never past the declared length.
+                out.reserve(crate::format::EAGER_ALLOC_RAW);
+                let mut dec = zstd::stream::read::Decoder::with_buffer(stored)
+                    .map_err(|e| DecompressError::Invalid(format!("zstd: {e}")))?;
+                let limit = (raw_len as u64).saturating_add(1);
+                (&mut dec)
+                    .take(limit)
+                    .read_to_end(out)
+                    .map_err(|e| DecompressError::Invalid(format!("zstd: {e}")))?;
+                if out.len() != raw_len {
+                    let got = if out.len() > raw_len {
+                        format!("more than {raw_len}")
+                    } else {
+                        out.len().to_string()
+                    };
+                    out.clear();
+                    return Err(DecompressError::Length {
+                        declared: raw_len,
+                        got,
+                    });
+                }
+            }
             CodecKind::Zstd => {
                 let dx = match &mut self.zstd {
                     Some(dx) => dx,
@@ -296,7 +320,7 @@ impl Decompressors {
                 }
             }
             CodecKind::Gzip => {
-                out.reserve_exact(raw_len);
+                out.reserve_exact(raw_len.min(crate::format::EAGER_ALLOC_RAW));
                 let mut dec = flate2::bufread::GzDecoder::new(stored);
                 let limit = (raw_len as u64).saturating_add(1);
                 (&mut dec)

@@ -78,7 +78,7 @@ pub use error::{FormatError, FormatVersion};
 pub use format::footer::Footer;
 pub use format::header::HeaderInfo;
 pub use format::index::FrameEntry;
-pub use format::{DEFAULT_FRAME_SIZE, FORMAT_VERSION, MAX_FRAME_RAW, MAX_TOC_LEN};
+pub use format::{DEFAULT_FRAME_SIZE, EAGER_ALLOC_RAW, FORMAT_VERSION, MAX_FRAME_RAW, MAX_TOC_LEN};
 pub use frame::{EncodedFrame, Frame, FrameDecoder, FrameEncoder, FrameMeta, RawFrame};
 pub use read::{ArchiveReader, FrameLocation, ReadAt};
 pub use stats::{StreamStats, Summary, VerifyReport};

@@ -80,7 +80,7 @@ fn spec_read(b: &[u8]) -> Parsed {
         assert_eq!(crc(&h[..48]), u32_at(h, 48));
         let (stream, seq, codec) = (u32_at(h, 4) as usize, u32_at(h, 8), h[12]);
         let (raw_len, stored_len) = (u32_at(h, 16) as usize, u32_at(h, 20) as usize);
-        assert!(stored_len <= raw_len && raw_len <= 64 << 20);
+        assert!(stored_len <= raw_len && raw_len <= 1 << 30);
         assert_eq!(seq as usize, streams[stream].len());
         let stored = &b[pos + 52..pos + 52 + stored_len];
         assert_eq!(crc(stored), u32_at(h, 40));

@@ -33,8 +33,15 @@ pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 0 };
 /// any set bit makes the archive unreadable for this reader.
 pub const KNOWN_REQUIRED_FEATURES: u64 = 0;
 
-/// Hard limit of the format on the raw (uncompressed) size of one frame.
-pub const MAX_FRAME_RAW: usize = 64 << 20;
+/// Hard limit of the format on the raw (uncompressed) size of one frame. Frames
+/// are normally a few MiB; only a single row larger than the frame size (PostgreSQL
+/// values reach 1 GiB) makes a bigger one.
+pub const MAX_FRAME_RAW: usize = 1 << 30;
+
+/// Up to this raw size a frame is decompressed into a buffer allocated up front;
+/// larger ones grow their buffer with the bytes really produced, so a lying header
+/// cannot make a reader allocate more than the data it holds.
+pub const EAGER_ALLOC_RAW: usize = 64 << 20;
 /// Default target raw size of a frame.
 pub const DEFAULT_FRAME_SIZE: usize = 4 << 20;
 /// Hard limit on the raw (JSON) and stored size of the TOC.
