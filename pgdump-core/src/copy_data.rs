@@ -371,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn a_row_bigger_than_a_frame_gets_a_frame_of_its_own() {
+    fn a_row_bigger_than_the_frame_size_closes_its_frame() {
         let big = [vec![b'x'; 100], vec![b'\n']].concat();
         let out = run(CopyFormat::Text, 10, &[b"a\n", &big, b"b\n"]).unwrap();
         assert_eq!(out.len(), 2);
