@@ -264,3 +264,44 @@ async fn a_broken_pipe_fails_the_dump() {
     assert!(err.to_lowercase().contains("broken pipe"), "{err}");
     assert_unsealed("broken pipe", &sink.bytes.lock().unwrap());
 }
+
+/// A table locked by another session: `--lock-wait-timeout` makes the dump give up
+/// (naming what it was doing) instead of waiting, and leaves no file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_wait_timeout_gives_up_on_a_locked_table() {
+    let pg = pg();
+    let db = db_with(
+        pg,
+        "dump_locked",
+        "CREATE TABLE t (id int); INSERT INTO t VALUES (1);",
+    );
+    let holder = pg.connect(&db).await.unwrap();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let dir = crate::common::scratch();
+    let opts = DumpOptions {
+        lock_wait_timeout: Some(std::time::Duration::from_millis(300)),
+        ..opts()
+    };
+    let started = std::time::Instant::now();
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        crate::common::try_dump(pg, &db, Output::File(dir.path().join("x.pgdump")), &opts),
+    )
+    .await
+    .expect("the dump waited for the lock");
+    let err = res
+        .expect_err("dumped a table locked ACCESS EXCLUSIVE")
+        .to_string();
+    assert!(err.contains("lock"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(listing(dir.path()), Vec::<String>::new());
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    // once the lock is gone the same dump works
+    crate::common::try_dump(pg, &db, Output::File(dir.path().join("x.pgdump")), &opts)
+        .await
+        .unwrap();
+    pg.drop_db(&db).unwrap();
+}

@@ -13,4 +13,5 @@ mod common;
 mod harness;
 mod restore_damaged;
 mod restore_select;
+mod restore_values;
 mod roundtrip;

@@ -83,6 +83,9 @@ INSERT INTO other.notes (body) SELECT 'note ' || g FROM generate_series(1, 30) g
 CREATE TABLE public.conflict (id int);
 INSERT INTO public.conflict VALUES (1), (2), (3);
 CREATE INDEX conflict_idx ON public.conflict (id);
+ALTER TABLE public.conflict ADD PRIMARY KEY (id);
+CREATE TABLE public.conflict_ref (c int REFERENCES public.conflict);
+INSERT INTO public.conflict_ref VALUES (1), (3);
 CREATE FUNCTION public.clash() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
 ";
 
@@ -555,6 +558,33 @@ async fn create_the_archives_database_or_the_one_named() {
     .await
     .expect_err("--create over an existing database");
     assert!(err.to_string().contains("already exists"), "{err}");
+    // --clean --create: dropped and created again (after a change to undo)
+    pg.execute(
+        &name,
+        "DROP TABLE shop.customers CASCADE; DELETE FROM other.notes;",
+    )
+    .unwrap();
+    let s = restore_file(
+        pg,
+        "postgres",
+        &archive,
+        &RestoreOptions {
+            create: true,
+            clean: true,
+            ..opts()
+        },
+    )
+    .await;
+    assert_ok("--clean --create", &s);
+    assert_eq!(s.database, name);
+    assert_equivalent(
+        pg,
+        &orig,
+        &name,
+        CompareOptions::default(),
+        "--clean --create",
+    )
+    .await;
 
     // -d names a database that does not exist: that one is created
     let new = format!("{name}_new");
@@ -666,13 +696,26 @@ async fn failures_continue_and_report_by_default() {
     let s = restore_file(pg, &dst, &src.archive, &opts()).await;
     assert!(!s.ok());
     assert_eq!(s.failures.len(), 2, "{:#?}", s.failures);
+    // each skipped entry is named once, and failed ones are not also "skipped"
+    let mut names = s.skipped.clone();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), s.skipped.len(), "{:#?}", s.skipped);
+    assert!(s
+        .skipped
+        .iter()
+        .all(|k| s.failures.iter().all(|f| &f.object != k)));
     let t = failure_of(&s, "public.conflict");
     assert!(t.object.starts_with("TABLE "), "{t:?}");
     assert!(t.message.contains("already exists"), "{t:?}");
     let f = failure_of(&s, "clash");
     assert!(f.message.contains("already exists"), "{f:?}");
     // what needs the failed table is skipped and reported as such
-    for dependent in ["TABLE DATA public.conflict", "INDEX public.conflict_idx"] {
+    for dependent in [
+        "TABLE DATA public.conflict",
+        "INDEX public.conflict_idx",
+        "FK CONSTRAINT public.conflict_ref conflict_ref_c_fkey",
+    ] {
         assert!(
             s.skipped.iter().any(|k| k == dependent),
             "{dependent} not reported as skipped: {:#?}",

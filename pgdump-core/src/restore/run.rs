@@ -361,7 +361,8 @@ async fn run(
         clients.push(open_worker(&target, opts).await?);
     }
     let mut notes = sel.notes.clone();
-    if opts.clean {
+    // (a database created by this run has nothing to drop)
+    if opts.clean && created_db.is_none() {
         notes.extend(clean(&clients[0], &toc, &sel.keep).await);
     }
     if opts.single_transaction {
@@ -488,6 +489,11 @@ async fn run(
     }
     let mut loaded: Vec<(String, u64)> = st.loaded.into_iter().collect();
     loaded.sort();
+    // An entry can have several tasks (data parts, the two halves of a foreign key):
+    // name each skipped entry once, and not at all when it is reported as failed.
+    let mut seen: std::collections::HashSet<String> =
+        st.failures.iter().map(|f| f.object.clone()).collect();
+    st.skipped.retain(|k| seen.insert(k.clone()));
     Ok(RestoreSummary {
         database: target.dbname().to_string(),
         selected,
@@ -534,6 +540,16 @@ async fn prepare_database(
     } else {
         wanted
     };
+    if opts.clean {
+        // --clean --create (pg_restore's meaning): drop the database and create it again.
+        maint
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {}", ident(&name)))
+            .await
+            .map_err(|e| CoreError::Restore {
+                object: format!("DATABASE {name}"),
+                source: e,
+            })?;
+    }
     let db_entry = toc
         .entries
         .iter()
