@@ -56,7 +56,9 @@ fn chain(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if out.contains(text.trim()) {
+        // tokio-postgres says just "db error" for a server error whose message
+        // (shown by the core error) is its own source.
+        if out.contains(text.trim()) || text == "db error" {
             continue;
         }
         if !out.is_empty() {

@@ -320,6 +320,7 @@ fn exit_codes_help_and_host_flag() {
         r.contains("no_such_db") && r.contains("does not exist"),
         "{r}"
     );
+    assert!(!r.contains("db error"), "{r}");
     let r = fails(&run(&[
         "restore",
         "-d",
