@@ -207,6 +207,35 @@ impl DatasetReport {
                 ));
             }
         }
+        // how close the tools come to the fastest raw COPY of the same data
+        let fastest = |prefix: &str| {
+            self.limits
+                .iter()
+                .filter(|l| l.label.starts_with(prefix))
+                .map(|l| (l.wall(), l.label.as_str()))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+        };
+        for (group, prefix) in [
+            (Group::Dump, "COPY TO STDOUT"),
+            (Group::Restore, "COPY FROM STDIN"),
+        ] {
+            let Some((limit, label)) = fastest(prefix) else {
+                continue;
+            };
+            if limit <= 0.0 {
+                continue;
+            }
+            let tools: Vec<String> = self
+                .rows
+                .iter()
+                .filter(|r| r.group == group)
+                .map(|r| format!("{} {:.2}", r.label, r.wall() / limit))
+                .collect();
+            s.push_str(&format!(
+                "x fastest {label} ({limit:.2} s): {}\n",
+                tools.join("; ")
+            ));
+        }
         let profiled: Vec<&Row> = self.rows.iter().filter(|r| r.profile.samples > 0).collect();
         if !profiled.is_empty() {
             s.push_str("server activity while each tool ran (pg_stat_activity samples; shares of wall time):\n");
@@ -315,7 +344,7 @@ pub fn render_targets(reports: &[DatasetReport]) -> String {
     for r in reports {
         for (what, ratio, limit) in r.targets() {
             s.push_str(&format!(
-                "{:<9} {:<40} {:>6.2}  (target <= {:.2})  {}\n",
+                "{:<9} {:<40} {:>6.3}  (target <= {:.2})  {}\n",
                 r.name,
                 what,
                 ratio,
