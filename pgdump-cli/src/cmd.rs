@@ -114,7 +114,17 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
     }
     if let Some(why) = &s.rolled_back {
         eprintln!("pgdump: error: the archive is damaged: {why}");
-        eprintln!("pgdump: the objects this run created were dropped again; nothing was kept");
+        if s.loaded.is_empty() {
+            eprintln!("pgdump: the objects this run created were dropped again; nothing was kept");
+        } else {
+            eprintln!(
+                "pgdump: the objects this run created were dropped again; these rows went into \
+                 tables that existed before and were kept:"
+            );
+            for (t, rows) in &s.loaded {
+                eprintln!("pgdump:   {t}: {} rows", count(*rows));
+            }
+        }
         return Ok(ExitCode::FAILURE);
     }
     if !quiet || !s.ok() {

@@ -269,6 +269,7 @@ async fn pipe_input_stops_naming_the_object_and_undoes_the_run() {
                     })
                     .unwrap_or(0);
                 assert!(dropped > 0, "{damage:?}: nothing was undone: {s:?}");
+                assert!(s.loaded.is_empty(), "{damage:?}: rows said to stay: {s:?}");
                 why
             }
         };
@@ -334,6 +335,57 @@ async fn pipe_input_keep_partial_reports_exactly_what_loaded() {
     pg.drop_db(&dst).unwrap();
 }
 
+/// A data-only restore into an existing schema creates nothing it could undo: the rows it
+/// loaded before the damage stay, and the report says exactly which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_input_data_only_reports_the_rows_that_stay() {
+    let g = good();
+    let pg = pg();
+    let dst = db_with(pg, "damaged_data_only", "");
+    let s = try_restore(
+        pg,
+        &dst,
+        Input::File(g.path.clone()),
+        &RestoreOptions {
+            schema_only: true,
+            ..RestoreOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(s.ok(), "{s:?}");
+    let before = user_objects(pg, &dst);
+    let s = pipe_restore(
+        pg,
+        &dst,
+        Damage::DataFrame.apply(g),
+        RestoreOptions {
+            jobs: 2,
+            data_only: true,
+            disable_triggers: true,
+            ..RestoreOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(s.rolled_back.is_some(), "{s:?}");
+    assert_eq!(
+        user_objects(pg, &dst),
+        before,
+        "the schema was not this run's"
+    );
+    let victim = rows(pg, &dst, "dmg.victim");
+    assert!(victim > 0, "nothing loaded before the damaged frame");
+    let mut expect = vec![("dmg.victim".to_string(), victim)];
+    let other = rows(pg, &dst, "dmg.other");
+    if other > 0 {
+        expect.push(("dmg.other".to_string(), other));
+        expect.sort();
+    }
+    assert_eq!(s.loaded, expect);
+    pg.drop_db(&dst).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipe_input_with_create_drops_the_created_database() {
     let g = good();
@@ -352,6 +404,7 @@ async fn pipe_input_with_create_drops_the_created_database() {
     .await
     .unwrap();
     assert!(s.rolled_back.is_some(), "{s:?}");
+    assert!(s.loaded.is_empty(), "{s:?}");
     assert_eq!(
         pg.query_value(
             "postgres",

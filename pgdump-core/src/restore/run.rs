@@ -79,6 +79,8 @@ pub struct RestoreSummary {
     /// Raw bytes of data loaded.
     pub bytes: u64,
     /// Tables (targets) that received data, with rows loaded (for partial-restore reports).
+    /// After an undo (`rolled_back`), only the rows that stayed: those loaded into tables
+    /// this run did not create.
     pub loaded: Vec<(String, u64)>,
     /// Set when the run was undone after a damaged archive: why.
     pub rolled_back: Option<String>,
@@ -470,6 +472,19 @@ async fn run(
                 )
                 .await,
             );
+            // What stays is what went into tables this run did not create (a data-only
+            // restore into an existing schema): the report keeps exactly those rows.
+            if created_db.is_some() {
+                st.loaded.clear();
+            } else {
+                let dropped: std::collections::HashSet<String> = st
+                    .created
+                    .iter()
+                    .filter_map(|&i| toc.entries.get(i))
+                    .map(|e| crate::quote::qualify(e.schema.as_deref().unwrap_or(""), &e.name))
+                    .collect();
+                st.loaded.retain(|table, _| !dropped.contains(table));
+            }
             rolled_back = Some(why);
         } else if !damaged || !matches!(run.source, Source::Pipe) {
             return Err(name_damage(&toc, fatal));
@@ -679,7 +694,14 @@ async fn undo(
             }
         },
     };
+    // Leave any transaction; outside one the server only warns, which is not worth showing.
+    let _ = client
+        .batch_execute("SET client_min_messages = error")
+        .await;
     let _ = client.batch_execute("ROLLBACK").await;
+    let _ = client
+        .batch_execute("SET client_min_messages = warning")
+        .await;
     let mut dropped = 0;
     for &i in created.iter().rev() {
         if let Some(drop) = toc.entries.get(i).and_then(|e| e.drop.as_ref()) {
