@@ -181,10 +181,19 @@ impl Opened {
 
 /// Name the object a damaged frame belongs to.
 fn describe(toc: &Toc, e: &FormatError) -> String {
+    // The stream: from the error, or from the "frame N of stream M" it names (truncated
+    // or inconsistent frames).
     let stream = match e {
         FormatError::Checksum {
             stream: Some(s), ..
         } => Some(*s),
+        FormatError::Checksum { what, .. }
+        | FormatError::Corrupt { what, .. }
+        | FormatError::Truncated { what, .. } => what
+            .split("of stream ")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok()),
         _ => None,
     };
     match stream
@@ -279,7 +288,17 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let opened = match Opened::open(&a.input) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("pgdump: verify failed: {e:#}");
+            // A cut or unsealed file: name the object of the damaged frame from the TOC,
+            // which can still be read from the front.
+            let named = e.downcast_ref::<FormatError>().and_then(|fe| {
+                let f = std::fs::File::open(&a.input).ok()?;
+                let sr = StreamReader::new(std::io::BufReader::new(f)).ok()?;
+                Some(format!("reading {}: {}", a.input, describe(sr.toc(), fe)))
+            });
+            match named {
+                Some(text) if a.input != "-" => eprintln!("pgdump: verify failed: {text}"),
+                _ => eprintln!("pgdump: verify failed: {e:#}"),
+            }
             return Ok(ExitCode::FAILURE);
         }
     };

@@ -139,7 +139,7 @@ impl Damage {
             Damage::DataFrame => vec![frame, "checksum".into(), "dmg.victim".into()],
             Damage::Toc => vec!["TOC".into()],
             Damage::Index => vec!["index".into()],
-            Damage::Truncated => vec!["truncated".into()],
+            Damage::Truncated => vec![frame, "truncated".into(), "dmg.victim".into()],
             Damage::NoFooter => vec![],
         }
     }

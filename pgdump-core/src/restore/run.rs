@@ -122,7 +122,21 @@ pub async fn restore(
         Input::File(path) => {
             let file = std::fs::File::open(&path)
                 .map_err(|e| CoreError::io(format!("opening {}", path.display()), e))?;
-            let reader = Arc::new(ArchiveReader::open(file)?);
+            let reader = match ArchiveReader::open(file) {
+                Ok(r) => Arc::new(r),
+                // A cut or unsealed archive cannot be opened at random, but its TOC may be
+                // readable from the front: then the error names the object of the frame.
+                Err(e) => {
+                    let e = CoreError::Format(e);
+                    let toc = std::fs::File::open(&path)
+                        .ok()
+                        .and_then(|f| StreamReader::new(std::io::BufReader::new(f)).ok());
+                    return Err(match toc {
+                        Some(sr) => name_damage(sr.toc(), e),
+                        None => e,
+                    });
+                }
+            };
             if opts.verify_first {
                 observer.event(&Event::Phase { name: "verify" });
                 let r = reader.clone();
