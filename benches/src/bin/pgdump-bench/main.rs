@@ -363,6 +363,23 @@ fn run(cli: &Cli) -> Result<bool> {
     Ok(bench.failures.is_empty())
 }
 
+/// pg_restore goes on after errors and exits 1: shows them, except the `SET
+/// transaction_timeout` a PostgreSQL 17+ pg_restore sends to older servers (harmless).
+fn warn_pg_restore(label: &str, log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let serious = text
+        .lines()
+        .filter(|l| l.contains("ERROR:") && !l.contains("transaction_timeout"))
+        .count();
+    if serious > 0 {
+        eprintln!(
+            "pgdump-bench: warning: {label} reported {serious} errors; {}:\n{}",
+            log.display(),
+            tail(log, 8)
+        );
+    }
+}
+
 fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
@@ -559,22 +576,7 @@ impl Bench<'_> {
                             tail(&log, 30)
                         );
                     }
-                    // pg_restore goes on after errors and exits 1; show them, except
-                    // the SET transaction_timeout a PostgreSQL 17+ pg_restore sends to
-                    // older servers (harmless)
-                    let text = std::fs::read_to_string(&log).unwrap_or_default();
-                    let serious = text
-                        .lines()
-                        .filter(|l| l.contains("ERROR:") && !l.contains("transaction_timeout"))
-                        .count();
-                    if serious > 0 {
-                        eprintln!(
-                            "pgdump-bench: warning: {} reported {serious} errors; {}:\n{}",
-                            tool.label(cli),
-                            log.display(),
-                            tail(&log, 8)
-                        );
-                    }
+                    warn_pg_restore(&tool.label(cli), &log);
                 }
                 if is_pgdump {
                     let what = format!("{} run {}: {}", ds.name(), k + 1, tool.label(cli));
@@ -756,12 +758,15 @@ impl Bench<'_> {
                     let (usage, _, ok) =
                         self.measure(self.command(tool, &src, &dst, &dir), db, &log)?;
                     if !ok {
-                        bail!(
-                            "{} failed; {}:\n{}",
-                            tool.label(cli),
-                            log.display(),
-                            tail(&log, 30)
-                        );
+                        if !matches!(tool, Tool::PgRestoreFc | Tool::PgRestoreFd) {
+                            bail!(
+                                "{} failed; {}:\n{}",
+                                tool.label(cli),
+                                log.display(),
+                                tail(&log, 30)
+                            );
+                        }
+                        warn_pg_restore(&tool.label(cli), &log);
                     }
                     let size = if restore {
                         0
