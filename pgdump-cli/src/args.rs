@@ -230,7 +230,7 @@ pub struct RestoreArgs {
     /// Do not check every frame before running SQL (file input).
     #[arg(long = "no-verify")]
     pub no_verify: bool,
-    /// From a pipe: if the archive turns out damaged, keep what loaded instead of undoing the run.
+    /// From a pipe (or with --no-verify): if the archive turns out damaged, keep what loaded instead of undoing the run.
     #[arg(long = "keep-partial")]
     pub keep_partial: bool,
     /// Load a table split into several streams on one connection per stream only.

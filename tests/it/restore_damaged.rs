@@ -335,6 +335,38 @@ async fn pipe_input_keep_partial_reports_exactly_what_loaded() {
     pg.drop_db(&dst).unwrap();
 }
 
+/// With `verify_first` off (`--no-verify`) a file is read like a pipe: the damaged frame
+/// stops the restore when it is reached, and the run is undone as from a pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_input_without_verification_is_undone_like_a_pipe() {
+    let g = good();
+    let pg = pg();
+    let dir = crate::common::scratch();
+    let path = dir.path().join("bad.pgdump");
+    std::fs::write(&path, Damage::DataFrame.apply(g)).unwrap();
+    let dst = db_with(pg, "damaged_noverify", PRE_EXISTING);
+    let before = user_objects(pg, &dst);
+    let s = try_restore(
+        pg,
+        &dst,
+        Input::File(path),
+        &RestoreOptions {
+            jobs: 2,
+            verify_first: false,
+            ..RestoreOptions::default()
+        },
+    )
+    .await
+    .expect("a damaged archive found during the run is reported, not an error");
+    let why = s
+        .rolled_back
+        .clone()
+        .unwrap_or_else(|| panic!("not undone: {s:?}"));
+    assert_mentions("--no-verify", &why, &Damage::DataFrame.expected(g));
+    assert_eq!(user_objects(pg, &dst), before, "half-restored");
+    pg.drop_db(&dst).unwrap();
+}
+
 /// A data-only restore into an existing schema creates nothing it could undo: the rows it
 /// loaded before the damage stay, and the report says exactly which.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,8 +50,9 @@ pub struct RestoreOptions {
     pub split_tables: bool,
     /// Target bytes of one data task when a stream is cut into frame groups.
     pub data_task_bytes: u64,
-    /// When restoring from a pipe and the archive turns out to be damaged, keep what
-    /// was loaded instead of rolling back (the report says exactly what loaded).
+    /// When restoring from a pipe (or a file with `verify_first` off) and the archive
+    /// turns out to be damaged, keep what was loaded instead of rolling back (the
+    /// report says exactly what loaded).
     pub keep_partial: bool,
 }
 

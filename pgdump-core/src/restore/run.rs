@@ -4,8 +4,9 @@
 //! runs; data tasks read their frames at random from the file. Pipe input: the
 //! TOC arrives first and pre-data starts at once; frames become data tasks as
 //! they arrive (a bounded number in flight); post-data waits until the index at
-//! the end confirms the archive is whole. If a piped archive turns out to be
-//! damaged, what this run created is dropped again unless `keep_partial`.
+//! the end confirms the archive is whole. If a piped archive (or a file restored
+//! without verifying it first) turns out to be damaged, what this run created is
+//! dropped again unless `keep_partial`.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -472,8 +473,9 @@ async fn run(
     }
     let mut rolled_back = None;
     if let Some(fatal) = st.fatal.take() {
+        // Damage found during the run: a pipe, or a file restored with verify_first off.
         let damaged = matches!(fatal, CoreError::Format(_));
-        if damaged && matches!(run.source, Source::Pipe) && !opts.keep_partial && !single_txn {
+        if damaged && !opts.keep_partial && !single_txn {
             let why = name_damage(&toc, fatal).to_string();
             notes.extend(
                 undo(
@@ -500,7 +502,7 @@ async fn run(
                 st.loaded.retain(|table, _| !dropped.contains(table));
             }
             rolled_back = Some(why);
-        } else if !damaged || !matches!(run.source, Source::Pipe) {
+        } else if !damaged {
             return Err(name_damage(&toc, fatal));
         } else {
             // keep_partial: report what loaded, then fail.
