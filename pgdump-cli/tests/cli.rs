@@ -335,6 +335,44 @@ fn exit_codes_help_and_host_flag() {
         run(&["restore", "-d", &url(&dst), "--no-such-flag", "x"]).code,
         2
     );
+    // item failures: each reported with object and server message, dependents as skipped,
+    // the rest restored, exit non-zero; with -e it stops at the first
+    let lo = value(&src.db, "SELECT min(oid) FROM pg_largeobject_metadata");
+    for (flags, rest_restored) in [(vec!["-j", "2"], true), (vec!["-e"], false)] {
+        let conflict = new_db("cli_conflict", &format!("SELECT lo_create({lo})"));
+        let u = url(&conflict);
+        let mut args = vec!["restore", "-d", u.as_str()];
+        args.extend(flags.iter().copied());
+        args.push(archive());
+        let r = run(&args);
+        let err = fails(&r).stderr.clone();
+        assert!(
+            err.contains(&format!("pgdump: error: LARGE OBJECT {lo}: "))
+                && err.contains(&format!("({lo}) already exists")),
+            "{r:?}"
+        );
+        assert!(err.contains("1 failed"), "{r:?}");
+        if rest_restored {
+            assert!(
+                err.contains(&format!(
+                    "pgdump: skipped (depends on a failed item): BLOBS {lo}"
+                )),
+                "{r:?}"
+            );
+            assert_eq!(count(&conflict, "app.people"), 3001, "{r:?}");
+            assert_eq!(count(&conflict, "app.events"), 20000, "{r:?}");
+        }
+        // refreshes run last, after everything else: not after a failure with -e
+        assert_eq!(
+            value(
+                &conflict,
+                "SELECT relispopulated FROM pg_class WHERE oid = 'app.mood_counts'::regclass"
+            ),
+            if rest_restored { "t" } else { "f" },
+            "{r:?}"
+        );
+        pg().drop_db(&conflict).unwrap();
+    }
     // compare of different databases exits non-zero
     let empty = new_db("cli_empty", "");
     let r = compare(&src.db, &empty);
