@@ -197,7 +197,7 @@ fn constraint_items(c: &Constraint, scope: &Scope) -> Result<Vec<Item>> {
     .primary()
     .schema(rel.schema.clone())
     .drop(format!(
-        "ALTER TABLE ONLY {table} DROP CONSTRAINT IF EXISTS {};\n",
+        "ALTER TABLE IF EXISTS ONLY {table} DROP CONSTRAINT IF EXISTS {};\n",
         ident(&c.name)
     ))
     .dep(Dep::Obj(ObjRef::new(class::PG_CLASS, c.relid)))

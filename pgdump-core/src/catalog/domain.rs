@@ -289,8 +289,13 @@ fn domain_items(scope: &Scope, d: &DomainRow) -> Result<Vec<Item>> {
             .meta("domain", qname.clone())
             .dep(Dep::Obj(obj))
             .drop(format!(
-                "ALTER DOMAIN {qname} DROP CONSTRAINT IF EXISTS {};\n",
-                ident(&c.name)
+                "DO {};\n",
+                crate::quote::dollar_quote(&format!(
+                    "BEGIN IF pg_catalog.to_regtype({}) IS NOT NULL THEN \
+                     ALTER DOMAIN {qname} DROP CONSTRAINT IF EXISTS {}; END IF; END",
+                    crate::quote::literal(&qname),
+                    ident(&c.name)
+                ))
             ));
             // The owner is informative (the domain's): there is nothing to ALTER.
             item.owner = Some(d.owner.clone());

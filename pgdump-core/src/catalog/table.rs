@@ -769,7 +769,7 @@ fn table_items(
                 .primary()
                 .schema(t.schema.clone())
                 .drop(format!(
-                    "{alter} ONLY {q} ALTER COLUMN {} DROP DEFAULT;\n",
+                    "{alter} IF EXISTS ONLY {q} ALTER COLUMN {} DROP DEFAULT;\n",
                     ident(&c.name)
                 ))
                 .dep(Dep::Obj(obj))
@@ -877,7 +877,7 @@ fn constraint_item(
     .primary()
     .schema(t.schema.clone())
     .drop(format!(
-        "{} {q} DROP CONSTRAINT IF EXISTS {};\n",
+        "{} IF EXISTS {q} DROP CONSTRAINT IF EXISTS {};\n",
         alter(t),
         ident(name)
     ))

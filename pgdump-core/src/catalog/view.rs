@@ -168,7 +168,7 @@ pub(crate) fn view_items(scope: &Scope, v: &ViewRow) -> Result<Vec<Item>> {
         .primary()
         .schema(v.schema.clone())
         .drop(format!(
-            "ALTER VIEW {qname} ALTER COLUMN {col} DROP DEFAULT;\n"
+            "ALTER VIEW IF EXISTS {qname} ALTER COLUMN {col} DROP DEFAULT;\n"
         ))
         .dep(Dep::Obj(obj));
         item.owner = Some(v.owner.clone());
