@@ -110,16 +110,20 @@ pub struct Sampler {
 
 impl Sampler {
     /// Samples the active backends of database `datname` every `interval`, over a
-    /// connection made with `conn_string` (to another database).
+    /// connection made with `conn_string` (to another database). Returns once the
+    /// sampler is connected (so that the sampled tool starts after it).
     pub fn start(conn_string: String, datname: String, interval: Duration) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let handle = std::thread::spawn(move || -> Result<Profile> {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?
-                .block_on(sample(conn_string, datname, interval, flag))
+                .block_on(sample(conn_string, datname, interval, flag, ready_tx))
         });
+        // a failed connection drops the sender: no wait
+        let _ = ready_rx.recv_timeout(Duration::from_secs(10));
         Sampler {
             stop,
             handle: Some(handle),
@@ -151,6 +155,7 @@ async fn sample(
     datname: String,
     interval: Duration,
     stop: Arc<AtomicBool>,
+    ready: std::sync::mpsc::Sender<()>,
 ) -> Result<Profile> {
     let (client, conn) = tokio_postgres::connect(&conn_string, tokio_postgres::NoTls)
         .await
@@ -167,6 +172,7 @@ async fn sample(
                AND pid <> pg_catalog.pg_backend_pid()",
         )
         .await?;
+    let _ = ready.send(());
     let mut p = Profile::default();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -348,6 +348,7 @@ fn run(cli: &Cli) -> Result<bool> {
             "runs": cli.runs,
             "compress": cli.compress,
             "datasets": reports.iter().map(DatasetReport::json).collect::<Vec<_>>(),
+            "memory": memory.iter().map(MemoryRow::json).collect::<Vec<_>>(),
             "fidelity_failures": bench.failures,
         });
         std::fs::write(path, serde_json::to_string_pretty(&v)?)?;
@@ -396,15 +397,19 @@ impl Bench<'_> {
 
     /// Runs a tool with its output in `log`, measured; samples activity in `db`.
     fn measure(&self, cmd: Command, db: &str, log: &Path) -> Result<(Usage, Profile, bool)> {
-        let sampler = (!self.cli.no_activity).then(|| {
+        let mut sampler = (!self.cli.no_activity).then(|| {
             Sampler::start(
                 self.cluster.conn_string("postgres"),
                 db.to_string(),
                 Duration::from_millis(self.cli.sample_ms.max(1)),
             )
         });
-        let (usage, status) = measure::run(&cmd, log, &self.probe)?;
-        let profile = sampler.map(Sampler::stop).unwrap_or_default();
+        let mut profile = Profile::default();
+        let (usage, status) = measure::run(&cmd, log, &self.probe, &mut || {
+            if let Some(s) = sampler.take() {
+                profile = s.stop();
+            }
+        })?;
         Ok((usage, profile, status.success()))
     }
 
@@ -624,8 +629,12 @@ impl Bench<'_> {
             for tool in [Tool::PgdumpDump, Tool::PgdumpRestore] {
                 let offset = self.cluster.server_log_len();
                 let log = dir.join(format!("{tool:?}.log"));
-                let (usage, status) =
-                    measure::run(&self.command(tool, src, &dst, &dir), &log, &self.probe)?;
+                let (usage, status) = measure::run(
+                    &self.command(tool, src, &dst, &dir),
+                    &log,
+                    &self.probe,
+                    &mut || {},
+                )?;
                 if !status.success() {
                     bail!(
                         "{} failed; {}:\n{}",

@@ -37,7 +37,15 @@ const GNU_TIME: &str = "/usr/bin/time";
 /// own peak. The command therefore runs under `/usr/bin/time -f %M`, whose own child
 /// starts from a ~2 MB process; without GNU time, `ru_maxrss` of `wait4` is used
 /// (a floor of this process's RSS).
-pub fn run(cmd: &Command, log: &Path, server: &ServerProbe) -> Result<(Usage, ExitStatus)> {
+///
+/// `exited` runs as soon as the command has exited (before waiting for its server
+/// backends to go): stop samplers there.
+pub fn run(
+    cmd: &Command,
+    log: &Path,
+    server: &ServerProbe,
+    exited: &mut dyn FnMut(),
+) -> Result<(Usage, ExitStatus)> {
     use std::os::unix::process::ExitStatusExt;
     let rss_file = log.with_extension("rss");
     let gnu_time = Path::new(GNU_TIME).is_file();
@@ -88,6 +96,7 @@ pub fn run(cmd: &Command, log: &Path, server: &ServerProbe) -> Result<(Usage, Ex
         }
     }
     let wall = start.elapsed().as_secs_f64();
+    exited();
     // reaped above: dropping the handle neither waits nor kills
     drop(child);
     server.settle(procs_before);

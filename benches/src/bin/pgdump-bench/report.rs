@@ -367,6 +367,23 @@ pub struct MemoryRow {
     pub tools: Vec<(String, Vec<(Usage, u64)>)>,
 }
 
+impl MemoryRow {
+    /// As JSON.
+    pub fn json(&self) -> Value {
+        json!({
+            "rows": self.rows,
+            "table_bytes": self.table_bytes,
+            "tools": self.tools.iter().map(|(label, runs)| json!({
+                "label": label,
+                "runs": runs.iter().map(|(u, size)| json!({
+                    "wall_s": u.wall, "cpu_s": u.cpu, "max_rss_bytes": u.max_rss,
+                    "server_cpu_s": u.server_cpu, "archive_bytes": size
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// The memory-mode table.
 pub fn render_memory(rows: &[MemoryRow], bound: &str) -> String {
     let mut s = format!(
