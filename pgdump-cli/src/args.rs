@@ -187,7 +187,8 @@ pub struct DumpArgs {
     /// Raw size of one archive frame (e.g. 4MiB).
     #[arg(long = "frame-size", value_name = "SIZE", default_value = "4MiB")]
     pub frame_size: String,
-    /// Split tables bigger than this into ranges dumped in parallel.
+    /// Split tables bigger than this into ranges dumped in parallel. On servers 14+
+    /// with -j > 1, a table holding more than 1/jobs of the data is split from 32MiB.
     #[arg(long = "split-size", value_name = "SIZE", default_value = "256MiB")]
     pub split_size: String,
     /// Size of one range of a split table.

@@ -19,37 +19,70 @@ type ItemsFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Item>>> + Send + '
 /// Load every kind of object in scope as items. Queries run pipelined on the
 /// leader connection; tables must already be locked.
 pub async fn load_items(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> {
+    load_items_on(std::slice::from_ref(l), scope).await
+}
+
+/// Like [`load_items`], spread over several connections in the same snapshot
+/// (`lanes[0]` is the leader): the kinds are dealt out by expected cost, most
+/// expensive first, so that the server reads the catalog on as many backends.
+pub async fn load_items_on(lanes: &[Loader<'_>], scope: &Scope) -> Result<Vec<Item>> {
+    let n = lanes.len();
+    if n == 0 {
+        return Err(CoreError::Internal(
+            "no connection to read the catalog on".into(),
+        ));
+    }
+    // Each kind has a rank; rank r runs on lane r % n. Measured on 2,000 tables,
+    // tables take as long as indexes, views, constraints and sequences together, so
+    // those have odd ranks (the second lane when there are two) and the cheap kinds
+    // alternate.
+    let lane = |i: usize| &lanes[i % n];
+    // Results come back in this (the historical) order whatever the lanes.
     let futures: Vec<ItemsFuture<'_>> = vec![
-        Box::pin(schema::collect(l, scope)),
-        Box::pin(extension::collect(l, scope)),
-        Box::pin(types::collect(l, scope)),
-        Box::pin(domain::collect(l, scope)),
-        Box::pin(collation::collect(l, scope)),
-        Box::pin(cast::collect(l, scope)),
-        Box::pin(operator::collect(l, scope)),
-        Box::pin(text_search::collect(l, scope)),
-        Box::pin(language::collect(l, scope)),
-        Box::pin(table::collect(l, scope)),
-        Box::pin(constraint::collect(l, scope)),
-        Box::pin(index::collect(l, scope)),
-        Box::pin(sequence::collect(l, scope)),
-        Box::pin(view::collect(l, scope)),
-        Box::pin(function::collect(l, scope)),
-        Box::pin(aggregate::collect(l, scope)),
-        Box::pin(trigger::collect(l, scope)),
-        Box::pin(event_trigger::collect(l, scope)),
-        Box::pin(rule::collect(l, scope)),
-        Box::pin(policy::collect(l, scope)),
-        Box::pin(default_acl::collect(l, scope)),
-        Box::pin(fdw::collect(l, scope)),
-        Box::pin(publication::collect(l, scope)),
-        Box::pin(statistics::collect(l, scope)),
-        Box::pin(large_object::collect(l, scope)),
-        Box::pin(database::collect(l, scope)),
-        Box::pin(role::collect(l, scope)),
+        Box::pin(timed("schema", schema::collect(lane(10), scope))),
+        Box::pin(timed("extension", extension::collect(lane(11), scope))),
+        Box::pin(timed("types", types::collect(lane(2), scope))),
+        Box::pin(timed("domain", domain::collect(lane(12), scope))),
+        Box::pin(timed("collation", collation::collect(lane(13), scope))),
+        Box::pin(timed("cast", cast::collect(lane(14), scope))),
+        Box::pin(timed("operator", operator::collect(lane(6), scope))),
+        Box::pin(timed("text_search", text_search::collect(lane(15), scope))),
+        Box::pin(timed("language", language::collect(lane(16), scope))),
+        Box::pin(timed("table", table::collect(lane(0), scope))),
+        Box::pin(timed("constraint", constraint::collect(lane(5), scope))),
+        Box::pin(timed("index", index::collect(lane(1), scope))),
+        Box::pin(timed("sequence", sequence::collect(lane(7), scope))),
+        Box::pin(timed("view", view::collect(lane(3), scope))),
+        Box::pin(timed("function", function::collect(lane(9), scope))),
+        Box::pin(timed("aggregate", aggregate::collect(lane(17), scope))),
+        Box::pin(timed("trigger", trigger::collect(lane(8), scope))),
+        Box::pin(timed(
+            "event_trigger",
+            event_trigger::collect(lane(18), scope),
+        )),
+        Box::pin(timed("rule", rule::collect(lane(19), scope))),
+        Box::pin(timed("policy", policy::collect(lane(20), scope))),
+        Box::pin(timed("default_acl", default_acl::collect(lane(21), scope))),
+        Box::pin(timed("fdw", fdw::collect(lane(22), scope))),
+        Box::pin(timed("publication", publication::collect(lane(23), scope))),
+        Box::pin(timed("statistics", statistics::collect(lane(24), scope))),
+        Box::pin(timed(
+            "large_object",
+            large_object::collect(lane(25), scope),
+        )),
+        Box::pin(timed("database", database::collect(lane(26), scope))),
+        Box::pin(timed("role", role::collect(lane(4), scope))),
     ];
     let lists = futures::future::try_join_all(futures).await?;
     Ok(lists.into_iter().flatten().collect())
+}
+
+/// `fut`, with its duration logged at debug level.
+async fn timed<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    let t0 = std::time::Instant::now();
+    let out = fut.await;
+    tracing::debug!(took = ?t0.elapsed(), "read {what}");
+    out
 }
 
 /// Objects in scope that pgdump cannot reproduce.

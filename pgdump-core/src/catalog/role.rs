@@ -81,11 +81,11 @@ fn roles_sql() -> String {
         .map(|(t, c)| format!("SELECT {c} FROM pg_catalog.{t}"))
         .collect();
     for (t, c) in ACLS {
+        // One scan per catalog for grantees and grantors; NULL (default) ACLs skipped
+        // before aclexplode, which matters on pg_attribute.
         refs.push(format!(
-            "SELECT a.grantee FROM pg_catalog.{t} x, LATERAL pg_catalog.aclexplode(x.{c}) a"
-        ));
-        refs.push(format!(
-            "SELECT a.grantor FROM pg_catalog.{t} x, LATERAL pg_catalog.aclexplode(x.{c}) a"
+            "SELECT r FROM pg_catalog.{t} x, LATERAL pg_catalog.aclexplode(x.{c}) a, \
+             LATERAL (VALUES (a.grantee), (a.grantor)) v(r) WHERE x.{c} IS NOT NULL"
         ));
     }
     refs.push("SELECT pg_catalog.unnest(polroles) FROM pg_catalog.pg_policy".into());

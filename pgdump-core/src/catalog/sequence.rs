@@ -14,8 +14,11 @@
 //! * Values: a `SEQUENCE SET` data item per sequence whose data is dumped
 //!   (also extension configuration sequences), `SELECT pg_catalog.setval('s',
 //!   last_value, is_called);`. Values are read in batches: one
-//!   `pg_get_sequence_data()` query on 18+, `UNION ALL`s of `SELECT ... FROM seq`
-//!   before.
+//!   `pg_get_sequence_data()` query on 18+; before, one
+//!   `pg_sequence_last_value()` query (the value of every sequence that has been
+//!   called; NULL otherwise), then `UNION ALL`s of `SELECT ... FROM seq` for the
+//!   others only (a query naming 200 sequences costs ~100 µs of planning each, a
+//!   function call ~5 µs).
 
 use std::collections::HashMap;
 
@@ -69,6 +72,12 @@ fn sequences_sql() -> &'static str {
      WHERE c.oid = ANY($1::pg_catalog.oid[]) \
      ORDER BY c.oid"
 }
+
+/// The values of the sequences `$1` that have been called (`is_called`), NULL for
+/// the others (servers 10 to 17).
+const LAST_VALUE_SQL: &str =
+    "SELECT s.oid, pg_catalog.pg_sequence_last_value(s.oid::pg_catalog.regclass) \
+     FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS s(oid)";
 
 /// Queries reading `(oid, last_value, is_called)` of the sequences `seqs`.
 /// On 18+ one query with `$1` bound to the OIDs; before, `UNION ALL`s in batches.
@@ -339,6 +348,19 @@ async fn read_values(
         .map(|r| (r.oid, qualify(&r.schema, &r.name)))
         .collect();
     let oids: Vec<Oid> = rels.iter().map(|r| r.oid).collect();
+    let mut named = named;
+    if !l.version.at_least(18) {
+        let rows = l.query("sequence values", LAST_VALUE_SQL, &[&oids]).await?;
+        for row in &rows {
+            if let Some(v) = row.get::<_, Option<i64>>(1) {
+                out.insert(row.get::<_, Oid>(0), (Some(v), Some(true)));
+            }
+        }
+        named.retain(|(oid, _)| !out.contains_key(oid));
+        if named.is_empty() {
+            return Ok(out);
+        }
+    }
     for sql in values_sql(l.version, &named) {
         let rows = if l.version.at_least(18) {
             l.query("sequence values", &sql, &[&oids]).await?

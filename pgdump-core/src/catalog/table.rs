@@ -184,6 +184,19 @@ fn tables_sql(v: ServerVersion) -> String {
     } else {
         "c.relhasoids"
     };
+    // Sizes: the planner's statistics (relpages) for tables they say are small
+    // (under 1 MiB, and known: analyzed, vacuumed or indexed), or, for tables never
+    // analyzed, that the activity statistics count fewer than 50 rows (autovacuum
+    // never analyzes those); the files' real size otherwise, which splitting and
+    // scheduling need exact. pg_relation_size opens the relation, ~50 µs each on a
+    // fresh backend: 100 ms of a dump of 2,000 small tables.
+    let few_rows = "pg_catalog.pg_stat_get_live_tuples(c.oid) \
+                    + pg_catalog.pg_stat_get_dead_tuples(c.oid) < 50";
+    let small = if v.at_least(14) {
+        format!("c.relpages < 128 AND (c.reltuples >= 0 OR {few_rows})")
+    } else {
+        format!("c.relpages < 128 AND (c.relpages > 0 OR {few_rows})")
+    };
     let am = if v.at_least(12) {
         "(SELECT am.amname::pg_catalog.text FROM pg_catalog.pg_am am \
           WHERE am.oid = c.relam AND c.relkind IN ('r', 'p'))"
@@ -218,9 +231,18 @@ fn tables_sql(v: ServerVersion) -> String {
                 c.relacl::pg_catalog.text[], \
                 pg_catalog.acldefault('r', c.relowner)::pg_catalog.text[], \
                 fs.srvname::pg_catalog.text, ft.ftoptions::pg_catalog.text[], \
-                CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_relation_size(c.oid) \
-                     / pg_catalog.current_setting('block_size')::pg_catalog.int8 ELSE 0 END, \
-                CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_table_size(c.oid) ELSE 0 END, \
+                CASE WHEN c.relkind <> 'r' THEN 0 \
+                     WHEN {small} THEN c.relpages::pg_catalog.int8 \
+                     ELSE pg_catalog.pg_relation_size(c.oid) \
+                          / pg_catalog.current_setting('block_size')::pg_catalog.int8 END, \
+                CASE WHEN c.relkind <> 'r' THEN 0 \
+                     WHEN {small} THEN (c.relpages::pg_catalog.int8 \
+                          + coalesce(tc.relpages, 0)::pg_catalog.int8) \
+                          * pg_catalog.current_setting('block_size')::pg_catalog.int8 \
+                     ELSE pg_catalog.pg_relation_size(c.oid) \
+                          + CASE WHEN c.reltoastrelid <> 0 \
+                                 THEN pg_catalog.pg_relation_size(c.reltoastrelid) ELSE 0 END \
+                     END, \
                 (SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_index x \
                  JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] \
                  WHERE x.indrelid = c.oid AND x.indisprimary AND x.indnatts = 1 \
@@ -1081,6 +1103,8 @@ pub(crate) async fn collect(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> 
             acl_default: opt_vec(r.get(16)),
             server: r.get(17),
             ft_options: opt_vec(r.get(18)),
+            // Main fork plus TOAST main fork: pg_table_size would also open the
+            // free-space and visibility maps and the TOAST index of every table.
             pages: r.get::<_, Option<i64>>(19).unwrap_or(0),
             bytes: r.get::<_, Option<i64>>(20).unwrap_or(0),
             int_key: r.get(21),

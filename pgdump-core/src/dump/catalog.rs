@@ -3,7 +3,7 @@
 use tokio_postgres::Client;
 
 use super::lock::lock_tables;
-use crate::catalog::load::{assemble, load_edges, load_items, unsupported_objects};
+use crate::catalog::load::{assemble, load_edges, load_items_on, unsupported_objects};
 use crate::catalog::{Loader, Relation, Scope, ServerVersion};
 use crate::error::{CoreError, QueryContext, Result};
 use crate::graph::Graph;
@@ -29,14 +29,22 @@ pub struct CatalogDump {
     pub skipped: Vec<String>,
 }
 
-/// Read the catalog on a connection that is already set up and inside the dump
-/// transaction (leader snapshot).
-pub async fn read_in_snapshot(
+/// The first part of the catalog read: database, scope, and the locks that must
+/// be held before any server deparse function runs.
+#[derive(Debug)]
+pub struct CatalogStart {
+    database: String,
+    encoding: String,
+    scope: Scope,
+}
+
+/// Read the database and the scope, and lock the dumped tables, on the leader
+/// (set up and inside the dump transaction).
+pub async fn start_in_snapshot(
     client: &Client,
     version: ServerVersion,
-    version_text: String,
     opts: &DumpOptions,
-) -> Result<CatalogDump> {
+) -> Result<CatalogStart> {
     let l = Loader { client, version };
     let row = client
         .query_one(
@@ -57,13 +65,42 @@ pub async fn read_in_snapshot(
         .collect();
     to_lock.sort_by_key(|r| r.oid);
     lock_tables(client, &to_lock, opts.lock_wait_timeout).await?;
+    Ok(CatalogStart {
+        database,
+        encoding,
+        scope,
+    })
+}
 
+/// Read every object in scope and build the ordered graph. `helpers` are other
+/// connections in the leader's snapshot (dump workers): the catalog queries are
+/// spread over them and the leader, so the server reads on several backends.
+pub async fn finish_in_snapshot(
+    client: &Client,
+    helpers: &[Client],
+    version: ServerVersion,
+    version_text: String,
+    start: CatalogStart,
+) -> Result<CatalogDump> {
+    let CatalogStart {
+        database,
+        encoding,
+        scope,
+    } = start;
+    let lanes: Vec<Loader<'_>> = std::iter::once(client)
+        .chain(helpers.iter())
+        .map(|client| Loader { client, version })
+        .collect();
+    // pg_depend and the census of unsupported objects go on the last lanes.
+    let edge_lane = &lanes[(lanes.len() - 1).min(1)];
+    let census_lane = &lanes[lanes.len() - 1];
+    let t0 = std::time::Instant::now();
     let (items, edges, unsupported) = futures::try_join!(
-        load_items(&l, &scope),
-        load_edges(&l),
-        unsupported_objects(&l, &scope)
+        load_items_on(&lanes, &scope),
+        load_edges(edge_lane),
+        unsupported_objects(census_lane, &scope)
     )?;
-    if !unsupported.is_empty() && !opts.skip_unsupported {
+    if !unsupported.is_empty() && !scope.opts.skip_unsupported {
         return Err(CoreError::Unsupported {
             objects: unsupported,
         });
@@ -71,7 +108,10 @@ pub async fn read_in_snapshot(
     for u in &unsupported {
         tracing::warn!("skipping {u}");
     }
+    tracing::debug!(took = ?t0.elapsed(), items = items.len(), edges = edges.len(), "catalog objects read");
+    let t0 = std::time::Instant::now();
     let mut graph = assemble(items, &edges, &scope)?;
+    tracing::debug!(took = ?t0.elapsed(), items = graph.items.len(), "graph built");
     super::binary_types::resolve(client, &mut graph).await?;
     Ok(CatalogDump {
         version,
@@ -82,6 +122,18 @@ pub async fn read_in_snapshot(
         graph,
         skipped: unsupported,
     })
+}
+
+/// Read the catalog on a connection that is already set up and inside the dump
+/// transaction (leader snapshot).
+pub async fn read_in_snapshot(
+    client: &Client,
+    version: ServerVersion,
+    version_text: String,
+    opts: &DumpOptions,
+) -> Result<CatalogDump> {
+    let start = start_in_snapshot(client, version, opts).await?;
+    finish_in_snapshot(client, &[], version, version_text, start).await
 }
 
 /// Read the catalog of the database `client` is connected to, in a snapshot of

@@ -9,6 +9,9 @@ pub mod plan;
 mod run;
 pub mod toc;
 
-pub use catalog::{read_catalog, read_in_snapshot, schema_sql, CatalogDump};
+pub use catalog::{
+    finish_in_snapshot, read_catalog, read_in_snapshot, schema_sql, start_in_snapshot, CatalogDump,
+    CatalogStart,
+};
 pub use output::Output;
 pub use run::{dump, DumpSummary};

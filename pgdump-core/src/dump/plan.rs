@@ -2,8 +2,11 @@
 //!
 //! Tables above `split_bytes` are cut into ranges so one big table keeps every
 //! worker busy: ctid page ranges on servers with TID range scans (14+), ranges
-//! of a single integer primary key before that, one stream otherwise. Units are
-//! handed out largest first.
+//! of a single integer primary key before that, one stream otherwise. On 14+
+//! with several jobs, a table that alone holds more than its share of the data
+//! (`1/jobs`) is split from `ADAPTIVE_SPLIT_MIN` up, so a mid-size table that
+//! dominates a database does not leave the other workers idle (page ranges cost
+//! nothing extra to scan). Units are handed out largest first.
 
 use std::collections::HashMap;
 
@@ -47,6 +50,24 @@ pub enum Work {
     },
     /// Read these large objects.
     LargeObjects(Vec<Oid>),
+}
+
+/// Smallest table split for being a dominant share of the data (14+, jobs > 1).
+pub const ADAPTIVE_SPLIT_MIN: u64 = 32 << 20;
+
+/// Split threshold and chunk size for this dump: the options', lowered on 14+
+/// with several jobs so that a table above `total / jobs` (and above
+/// `ADAPTIVE_SPLIT_MIN`) is split into at least `2 × jobs` ranges.
+fn split_limits(opts: &DumpOptions, version: ServerVersion, total: u64) -> (u64, u64) {
+    if !version.at_least(14) || opts.jobs < 2 {
+        return (opts.split_bytes, opts.split_chunk_bytes);
+    }
+    let jobs = opts.jobs as u64;
+    let threshold = opts.split_bytes.min((total / jobs).max(ADAPTIVE_SPLIT_MIN));
+    let chunk = opts
+        .split_chunk_bytes
+        .min((threshold / jobs).max(ADAPTIVE_SPLIT_MIN / 4));
+    (threshold, chunk)
 }
 
 /// Key ranges known for tables split by key (servers before 14): min and max of the key.
@@ -93,12 +114,21 @@ pub fn plan(
     version: ServerVersion,
     bounds: &KeyBounds,
 ) -> Vec<Unit> {
+    let total: u64 = graph
+        .items
+        .iter()
+        .filter_map(|i| match &i.data {
+            Some(DataSource::Copy(src)) => Some(src.est_bytes),
+            _ => None,
+        })
+        .sum();
+    let limits = split_limits(opts, version, total);
     let mut units = Vec::new();
     for (idx, item) in graph.items.iter().enumerate() {
         match &item.data {
             Some(DataSource::Copy(src)) => {
                 let format = copy_format(src, opts);
-                let ranges = split(src, opts, version, bounds);
+                let ranges = split(src, limits, version, bounds);
                 let parts = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
                 let table = qualify(&src.schema, &src.name);
                 for (part, range) in ranges.iter().enumerate() {
@@ -197,17 +227,14 @@ impl Range {
 
 fn split(
     src: &CopySource,
-    opts: &DumpOptions,
+    (split_bytes, chunk_bytes): (u64, u64),
     version: ServerVersion,
     bounds: &KeyBounds,
 ) -> Vec<Range> {
-    if src.est_bytes <= opts.split_bytes || src.filter.is_some() {
+    if src.est_bytes <= split_bytes || src.filter.is_some() {
         return vec![Range::All];
     }
-    let wanted = src
-        .est_bytes
-        .div_ceil(opts.split_chunk_bytes)
-        .clamp(2, 1024);
+    let wanted = src.est_bytes.div_ceil(chunk_bytes.max(1)).clamp(2, 1024);
     if version.at_least(14) {
         if src.pages < 2 {
             return vec![Range::All];
@@ -308,14 +335,6 @@ mod tests {
         }
     }
 
-    fn opts() -> DumpOptions {
-        DumpOptions {
-            split_bytes: 100,
-            split_chunk_bytes: 40,
-            ..DumpOptions::default()
-        }
-    }
-
     #[test]
     fn copy_statements() {
         let s = src(1, 1);
@@ -350,7 +369,7 @@ mod tests {
         assert_eq!(
             split(
                 &src(100, 50),
-                &opts(),
+                (100, 40),
                 ServerVersion(150000),
                 &KeyBounds::new()
             ),
@@ -362,7 +381,7 @@ mod tests {
     fn page_ranges_cover_everything() {
         let r = split(
             &src(1000, 10),
-            &opts(),
+            (100, 40),
             ServerVersion(150000),
             &KeyBounds::new(),
         );
@@ -372,7 +391,7 @@ mod tests {
         assert_eq!(r[9], Range::Pages(9, None));
         let r = split(
             &src(200, 1000),
-            &opts(),
+            (100, 40),
             ServerVersion(170000),
             &KeyBounds::new(),
         );
@@ -392,7 +411,7 @@ mod tests {
     fn key_ranges_before_14() {
         let mut b = KeyBounds::new();
         b.insert(1, (1, 100));
-        let r = split(&src(200, 1000), &opts(), ServerVersion(130000), &b);
+        let r = split(&src(200, 1000), (100, 40), ServerVersion(130000), &b);
         assert_eq!(r.len(), 5);
         assert_eq!(r[0], Range::Keys(None, Some(21)));
         assert_eq!(r[4], Range::Keys(Some(81), None));
@@ -401,11 +420,59 @@ mod tests {
         assert_eq!(
             split(
                 &src(200, 1000),
-                &opts(),
+                (100, 40),
                 ServerVersion(130000),
                 &KeyBounds::new()
             ),
             vec![Range::All]
+        );
+    }
+
+    #[test]
+    fn dominant_tables_split_on_14_with_jobs() {
+        const M: u64 = 1 << 20;
+        let o = |jobs| DumpOptions {
+            jobs,
+            ..DumpOptions::default()
+        };
+        // one job, or before 14: the options' limits
+        assert_eq!(
+            split_limits(&o(1), ServerVersion(150000), 150 * M),
+            (256 * M, 64 * M)
+        );
+        assert_eq!(
+            split_limits(&o(2), ServerVersion(130000), 150 * M),
+            (256 * M, 64 * M)
+        );
+        // 130 MiB of 150 MiB with two jobs: above 75 MiB → split in ~4 ranges
+        let l = split_limits(&o(2), ServerVersion(150000), 150 * M);
+        assert_eq!(l, (75 * M, 37 * M + M / 2));
+        assert_eq!(
+            split(
+                &src(130 * M, 16640),
+                l,
+                ServerVersion(150000),
+                &KeyBounds::new()
+            )
+            .len(),
+            4
+        );
+        // small databases: nothing below 32 MiB is split
+        let l = split_limits(&o(2), ServerVersion(150000), 20 * M);
+        assert_eq!(l.0, 32 * M);
+        assert_eq!(
+            split(
+                &src(20 * M, 2560),
+                l,
+                ServerVersion(150000),
+                &KeyBounds::new()
+            ),
+            vec![Range::All]
+        );
+        // large databases: the options' limits bound it
+        assert_eq!(
+            split_limits(&o(4), ServerVersion(170000), 100_000 * M),
+            (256 * M, 64 * M)
         );
     }
 

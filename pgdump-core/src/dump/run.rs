@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::output::Output;
 use super::plan::{self, KeyBounds, Unit, Work};
-use super::{read_in_snapshot, toc};
+use super::{finish_in_snapshot, start_in_snapshot, toc};
 use crate::catalog::Oid;
 use crate::conn::{connect, ConnConfig};
 use crate::copy_data::{row_hash, Chunk, Chunker};
@@ -75,14 +75,24 @@ pub async fn dump(
 
     observer.event(&Event::Phase { name: "catalog" });
     // Cancellation is honoured while the catalog is read too (it can take long).
-    let (cat, bounds) = tokio::select! {
+    // The workers connect and import the snapshot while the leader reads the scope
+    // and takes the locks; then they share the catalog queries with the leader.
+    let (cat, bounds, workers) = tokio::select! {
         _ = cancel.cancelled() => return Err(CoreError::Cancelled),
         r = async {
-            let cat = read_in_snapshot(&leader, version, version_text.clone(), opts).await?;
+            let (start, workers) = tokio::join!(
+                start_in_snapshot(&leader, version, opts),
+                connect_workers(conn, &snap, opts.jobs.max(1) - 1),
+            );
+            let (start, workers) = (start?, workers?);
+            tracing::debug!(elapsed = ?started.elapsed(), "scope read and tables locked");
+            let cat =
+                finish_in_snapshot(&leader, &workers, version, version_text.clone(), start).await?;
             let bounds = key_bounds(&leader, &cat.graph, opts, version).await?;
-            Ok::<_, CoreError>((cat, bounds))
+            Ok::<_, CoreError>((cat, bounds, workers))
         } => r?,
     };
+    tracing::debug!(elapsed = ?started.elapsed(), items = cat.graph.items.len(), "catalog read");
     let units = plan::plan(&cat.graph, opts, version, &bounds);
     let info = ArchiveInfo {
         created_at: toc::now_rfc3339(),
@@ -132,9 +142,8 @@ pub async fn dump(
 
     observer.event(&Event::Phase { name: "data" });
     let data_res = run_units(
-        conn,
         leader,
-        &snap,
+        workers,
         units,
         opts,
         frame_tx,
@@ -142,6 +151,7 @@ pub async fn dump(
         cancel,
     )
     .await;
+    tracing::debug!(elapsed = ?started.elapsed(), ok = data_res.is_ok(), "data done");
     let _ = seal_tx.send(data_res.is_ok());
     let writer_res = tokio::task::spawn_blocking(move || writer.join())
         .await
@@ -195,12 +205,27 @@ async fn key_bounds(
 
 type RawFrameMsg = (StreamId, u32, Chunk);
 
-/// Run every unit on `opts.jobs` connections (the leader is the first).
+/// Worker connections: set up, inside the leader's snapshot.
+async fn connect_workers(
+    conn: &ConnConfig,
+    snap: &LeaderSnapshot,
+    n: usize,
+) -> Result<Vec<Client>> {
+    futures::future::try_join_all((0..n).map(|_| async {
+        let c = connect(conn, TOOL_NAME).await?;
+        let (version, _) = session::server_version(&c).await?;
+        session::setup_dump(&c, version).await?;
+        snapshot::import(&c, snap).await?;
+        Ok::<_, CoreError>(c)
+    }))
+    .await
+}
+
+/// Run every unit on the leader and the workers (at most one connection per unit).
 #[allow(clippy::too_many_arguments)]
 async fn run_units(
-    conn: &ConnConfig,
     leader: Client,
-    snap: &LeaderSnapshot,
+    workers: Vec<Client>,
     units: Vec<Unit>,
     opts: &DumpOptions,
     frame_tx: std::sync::mpsc::SyncSender<EncodedFrame>,
@@ -213,16 +238,11 @@ async fn run_units(
     let jobs = opts.jobs.max(1).min(units.len().max(1));
     let stop = cancel.child_token();
 
-    // Worker connections (besides the leader) import the leader's snapshot.
+    // Connections beyond one per unit are closed (their read-only transaction ends).
     let mut clients = vec![(leader, true)];
-    for _ in 1..jobs {
-        let c = connect(conn, TOOL_NAME).await?;
-        let (version, _) = session::server_version(&c).await?;
-        session::setup_dump(&c, version).await?;
-        snapshot::import(&c, snap).await?;
-        clients.push((c, false));
-    }
+    clients.extend(workers.into_iter().take(jobs - 1).map(|c| (c, false)));
 
+    tracing::debug!(connections = clients.len(), "dump workers connected");
     let mut set = tokio::task::JoinSet::new();
     let mut leader_slot = None;
     for (i, (client, is_leader)) in clients.into_iter().enumerate() {
@@ -324,13 +344,8 @@ async fn worker(
                 copy_sql,
                 format,
             } => {
-                if !ctx.is_leader {
-                    client
-                        .batch_execute(lock_sql)
-                        .await
-                        .context(|| format!("locking {}", unit.label))?;
-                }
-                copy_unit(client, ctx, unit, copy_sql, *format, raw_tx).await?
+                let lock = (!ctx.is_leader).then_some(lock_sql.as_str());
+                copy_unit(client, ctx, unit, lock, copy_sql, *format, raw_tx).await?
             }
             Work::LargeObjects(oids) => lo_unit(client, ctx, unit, oids, raw_tx).await?,
         };
@@ -362,18 +377,28 @@ async fn send_chunk(
     Ok(())
 }
 
+/// COPY one unit out, after `lock` (a worker's `LOCK TABLE ... NOWAIT`). The lock
+/// and the COPY are pipelined: both are sent before either answer is awaited, which
+/// saves a round trip per table (the COPY fails in the aborted transaction if the
+/// lock does, and the lock's error is the one reported).
 async fn copy_unit(
     client: &Client,
     ctx: &WorkerCtx,
     unit: &Unit,
+    lock: Option<&str>,
     sql: &str,
     format: CopyFormat,
     raw_tx: &mpsc::Sender<RawFrameMsg>,
 ) -> Result<(u64, u64)> {
-    let stream = client
-        .copy_out(sql)
-        .await
-        .context(|| format!("COPY {}", unit.label))?;
+    let stream = match lock {
+        Some(lock) => {
+            let (locked, stream) = futures::join!(client.batch_execute(lock), client.copy_out(sql));
+            locked.context(|| format!("locking {}", unit.label))?;
+            stream
+        }
+        None => client.copy_out(sql).await,
+    }
+    .context(|| format!("COPY {}", unit.label))?;
     futures::pin_mut!(stream);
     let mut chunker = Chunker::new(format, ctx.frame_size);
     let mut ready = Vec::new();
