@@ -273,7 +273,10 @@ pub fn plan(
                     let te = &toc.entries[t];
                     crate::quote::qualify(te.schema.as_deref().unwrap_or(""), &te.name) == d.target
                 });
+                // TRUNCATE makes a new file for the table: worth it for COPY FREEZE
+                // (no later hint-bit and freeze writes) only above a few pages.
                 let freeze = groups.len() == 1
+                    && groups[0].2 >= FREEZE_MIN_BYTES
                     && created_here
                     && loads_own_table
                     && d.kind == DataKind::Copy;
@@ -347,18 +350,27 @@ pub fn plan(
             extra.push(p.data_done);
         } else {
             extra.push(p.pre_data_done);
+            let mut on_table = false;
             for d in &deps[i] {
                 if let Some(ts) = data_tasks_of_table.get(d) {
                     extra.extend(ts.iter().copied());
+                    on_table = true;
                 }
             }
+            // Not on a table (a domain's NOT VALID check, ...): it may concern any
+            // table's rows, so it waits for all data, as pg_restore's post-data does.
+            if !on_table && !toc.entries[i].meta.contains_key("table") {
+                extra.push(p.data_done);
+            }
         }
-        let weight = toc.entries[i]
-            .meta
-            .get("table")
-            .and_then(|t| table_bytes.get(t))
-            .copied()
-            .unwrap_or(0);
+        let table = toc.entries[i].meta.get("table");
+        let weight = if table.is_some_and(|t| partitioned.contains(t.as_str())) {
+            // Work on a partitioned table recurses into partitions whose data it
+            // does not know: never taken for small.
+            PARTITIONED_WEIGHT
+        } else {
+            table.and_then(|t| table_bytes.get(t)).copied().unwrap_or(0)
+        };
         // A foreign key to a partitioned table has per-partition constraints that
         // VALIDATE CONSTRAINT does not mark valid: add those validated.
         let refs_partitioned = toc.entries[i]
@@ -470,6 +482,13 @@ fn push_barrier(p: &mut Plan, deps: Vec<usize>, held: bool) -> usize {
     t
 }
 
+/// Smallest load done as TRUNCATE + COPY FREEZE in one transaction.
+const FREEZE_MIN_BYTES: u64 = 64 << 10;
+
+/// Weight of post-data work on a partitioned table (its partitions' data is
+/// not summed here).
+const PARTITIONED_WEIGHT: u64 = 1 << 30;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,12 +579,30 @@ mod tests {
     }
 
     #[test]
+    fn post_data_not_on_a_table_waits_for_all_data() {
+        let mut t = toc();
+        // a domain (pre-data) and its NOT VALID check (post-data, on no table)
+        t.entries.push(entry(6, Kind::Domain, "d", vec![]));
+        t.entries
+            .push(entry(7, Kind::CheckConstraint, "d d_check", vec![6]));
+        let mut frames = StreamFrames::new();
+        frames.insert(0, vec![100]);
+        frames.insert(1, vec![100]);
+        let p = plan(&t, &[true; 7], Some(&frames), 1 << 30, true, false);
+        let check = p.entry_task[&6];
+        assert!(p.tasks[check].deps.contains(&p.data_done));
+        // an index waits for its own table's data only
+        let idx = p.entry_task[&2];
+        assert!(!p.tasks[idx].deps.contains(&p.data_done));
+    }
+
+    #[test]
     fn a_single_load_of_a_new_table_freezes() {
         let t = toc();
         let mut frames = StreamFrames::new();
-        frames.insert(0, vec![10]);
+        frames.insert(0, vec![FREEZE_MIN_BYTES]);
         frames.insert(1, vec![]);
-        let p = plan(&t, &[true; 5], Some(&frames), 100, true, false);
+        let p = plan(&t, &[true; 5], Some(&frames), 1 << 30, true, false);
         let data: Vec<&TaskSpec> = p
             .tasks
             .iter()
@@ -574,6 +611,13 @@ mod tests {
         assert_eq!(data.len(), 1);
         assert!(matches!(data[0].kind, TaskKind::Data { freeze: true, .. }));
         assert_eq!(data[0].locks, vec![Lock::Exclusive("s.t".into())]);
+        // a few rows: a plain COPY, no TRUNCATE
+        frames.insert(0, vec![FREEZE_MIN_BYTES - 1]);
+        let p = plan(&t, &[true; 5], Some(&frames), 1 << 30, true, false);
+        assert!(p
+            .tasks
+            .iter()
+            .any(|t| matches!(t.kind, TaskKind::Data { freeze: false, .. })));
         // data-only restores never truncate
         let p = plan(
             &t,

@@ -272,20 +272,22 @@ fn entry_sql(e: &TocEntry, opts: &RestoreOptions) -> String {
     sql
 }
 
-/// Items worth batching into one transaction: quick DDL, not index builds or validations.
-fn is_light(kind: Option<Kind>) -> bool {
-    !matches!(
-        kind,
-        Some(
-            Kind::Index
-                | Kind::Constraint
-                | Kind::CheckConstraint
-                | Kind::FkConstraint
-                | Kind::RefreshMatview
-                | Kind::IndexAttach
-        )
-    )
+/// Items worth batching into one transaction: quick DDL, and the index builds and
+/// constraints of tables holding less than `SMALL_TABLE_BYTES` of data (`weight`),
+/// which take less time than their round trip and commit. FK validations and
+/// materialized view refreshes always run alone.
+fn is_light(kind: Option<Kind>, weight: u64) -> bool {
+    match kind {
+        Some(Kind::FkConstraint | Kind::RefreshMatview) => false,
+        Some(Kind::Index | Kind::Constraint | Kind::CheckConstraint | Kind::IndexAttach) => {
+            weight < SMALL_TABLE_BYTES
+        }
+        _ => true,
+    }
 }
+
+/// Tables below this much data have their indexes and constraints batched.
+const SMALL_TABLE_BYTES: u64 = 256 << 10;
 
 const BATCH_ITEMS: usize = 64;
 const BATCH_SQL_BYTES: usize = 1 << 20;
@@ -840,17 +842,17 @@ fn take_batch(st: &mut RunState, toc: &Toc) -> Vec<usize> {
         return Vec::new();
     };
     let mut batch = vec![first];
-    let light = |kinds: &[TaskKind], t: usize| match &kinds[t] {
-        TaskKind::Sql { entry } => is_light(toc.entries.get(*entry).and_then(entry_kind)),
+    let light = |kinds: &[TaskKind], t: usize, weight: u64| match &kinds[t] {
+        TaskKind::Sql { entry } => is_light(toc.entries.get(*entry).and_then(entry_kind), weight),
         _ => false,
     };
-    if !light(&st.kinds, first) {
+    if !light(&st.kinds, first, st.sched.weight(first)) {
         return batch;
     }
     let mut bytes = 0usize;
     while batch.len() < BATCH_ITEMS && bytes < BATCH_SQL_BYTES {
         let kinds = &st.kinds;
-        match st.sched.next_where(|t| light(kinds, t)) {
+        match st.sched.next_where(|t, w| light(kinds, t, w)) {
             Some(t) => {
                 if let TaskKind::Sql { entry } = &st.kinds[t] {
                     bytes += toc.entries.get(*entry).map_or(0, |e| e.create.len());
@@ -1218,5 +1220,31 @@ async fn feed_frames(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_tables_post_data_is_batched() {
+        assert!(is_light(Some(Kind::Table), u64::MAX));
+        assert!(is_light(None, 0));
+        for k in [
+            Kind::Index,
+            Kind::Constraint,
+            Kind::CheckConstraint,
+            Kind::IndexAttach,
+        ] {
+            assert!(is_light(Some(k), 0), "{k:?} of an empty table");
+            assert!(is_light(Some(k), SMALL_TABLE_BYTES - 1));
+            assert!(
+                !is_light(Some(k), SMALL_TABLE_BYTES),
+                "{k:?} of a big table"
+            );
+        }
+        assert!(!is_light(Some(Kind::FkConstraint), 0));
+        assert!(!is_light(Some(Kind::RefreshMatview), 0));
     }
 }

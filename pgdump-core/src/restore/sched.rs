@@ -137,6 +137,11 @@ impl Scheduler {
         id
     }
 
+    /// The weight a task was added with (0 for an unknown index).
+    pub fn weight(&self, id: usize) -> u64 {
+        self.slots.get(id).map_or(0, |s| s.weight)
+    }
+
     /// Make `later` also wait for `earlier` (both already added; `later` not started).
     pub fn add_dep(&mut self, later: usize, earlier: usize) {
         let Some(e) = self.slots.get(earlier) else {
@@ -223,11 +228,12 @@ impl Scheduler {
 
     /// The next task to run, if one is ready and its locks are free.
     pub fn next_task(&mut self) -> Option<usize> {
-        self.next_where(|_| true)
+        self.next_where(|_, _| true)
     }
 
-    /// Like [`Scheduler::next_task`], among the ready tasks accepted by `accept`.
-    pub fn next_where(&mut self, accept: impl Fn(usize) -> bool) -> Option<usize> {
+    /// Like [`Scheduler::next_task`], among the ready tasks accepted by `accept`
+    /// (called with a task's index and weight).
+    pub fn next_where(&mut self, accept: impl Fn(usize, u64) -> bool) -> Option<usize> {
         if self.stopped {
             return None;
         }
@@ -235,8 +241,9 @@ impl Scheduler {
             .ready
             .keys()
             .rev()
-            .map(|(_, std::cmp::Reverse(i))| *i)
-            .find(|&i| accept(i) && self.locks_free(i))?;
+            .map(|(w, std::cmp::Reverse(i))| (*i, *w))
+            .find(|&(i, w)| accept(i, w) && self.locks_free(i))
+            .map(|(i, _)| i)?;
         self.remove_ready(pick);
         self.slots[pick].state = State::Running;
         self.running += 1;
