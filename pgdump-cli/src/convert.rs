@@ -47,7 +47,11 @@ pub fn dump_options(a: &DumpArgs) -> Result<DumpOptions> {
     let frame_size = usize::try_from(parse_size(&a.frame_size).map_err(|e| anyhow!(e))?)?;
     let opts = DumpOptions {
         jobs: a.jobs,
-        writer: WriterOptions { codec, frame_size },
+        writer: WriterOptions {
+            codec,
+            frame_size,
+            ..WriterOptions::default()
+        },
         split_bytes: parse_size(&a.split_size).map_err(|e| anyhow!(e))?,
         split_chunk_bytes: parse_size(&a.split_chunk_size).map_err(|e| anyhow!(e))?,
         schemas: PatternSet {

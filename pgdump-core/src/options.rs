@@ -12,7 +12,8 @@ use crate::filter::{NamePattern, PatternSet};
 pub struct DumpOptions {
     /// Worker connections for table data (1 = the leader does everything).
     pub jobs: usize,
-    /// Archive writer settings: codec and frame size.
+    /// Archive writer settings: codec and frame size (`columnar_copy` is decided by
+    /// the dump: on when some table is dumped with binary COPY).
     pub writer: WriterOptions,
     /// Tables bigger than this (estimated bytes) are split into ranges dumped in parallel.
     pub split_bytes: u64,

@@ -224,6 +224,8 @@ pub(crate) enum DecompressError {
     Invalid(String),
     /// The payload produces more or fewer bytes than declared.
     Length { declared: usize, got: String },
+    /// The payload produces more bytes than the bound of a transformed payload.
+    TooLong { limit: usize },
 }
 
 impl fmt::Display for DecompressError {
@@ -236,6 +238,44 @@ impl fmt::Display for DecompressError {
                     "decompressed to {got} bytes, but the raw length is {declared}"
                 )
             }
+            DecompressError::TooLong { limit } => write!(
+                f,
+                "decompressed to more than {limit} bytes, but a transformed payload is shorter \
+                 than its raw length"
+            ),
+        }
+    }
+}
+
+/// How many bytes a decompressed payload must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutLen {
+    /// Exactly this many (an untransformed payload: its raw length).
+    Exact(usize),
+    /// At most this many (a transformed payload, shorter than its raw length).
+    AtMost(usize),
+}
+
+impl OutLen {
+    fn limit(self) -> usize {
+        match self {
+            OutLen::Exact(n) | OutLen::AtMost(n) => n,
+        }
+    }
+
+    /// Checks the length produced; the error names it.
+    fn check(self, got: usize) -> Result<(), DecompressError> {
+        match self {
+            OutLen::Exact(n) if got != n => Err(DecompressError::Length {
+                declared: n,
+                got: if got > n {
+                    format!("more than {n}")
+                } else {
+                    got.to_string()
+                },
+            }),
+            OutLen::AtMost(n) if got > n => Err(DecompressError::TooLong { limit: n }),
+            _ => Ok(()),
         }
     }
 }
@@ -256,40 +296,52 @@ impl Decompressors {
         raw_len: usize,
         out: &mut Vec<u8>,
     ) -> Result<(), DecompressError> {
+        self.decompress_len(kind, stored, OutLen::Exact(raw_len), out)
+    }
+
+    /// Decompresses `stored` into `out` (cleared first), producing as many bytes as `len`
+    /// allows or an error (`out` is then empty). Never writes more than `len.limit()` bytes
+    /// (give or take the slack of one allocation), and allocates at most
+    /// [`crate::format::EAGER_ALLOC_RAW`] before output really appears.
+    pub(crate) fn decompress_len(
+        &mut self,
+        kind: CodecKind,
+        stored: &[u8],
+        len: OutLen,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DecompressError> {
         out.clear();
+        let r = self.decompress_inner(kind, stored, len, out);
+        if r.is_err() {
+            out.clear();
+        }
+        r
+    }
+
+    fn decompress_inner(
+        &mut self,
+        kind: CodecKind,
+        stored: &[u8],
+        len: OutLen,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DecompressError> {
+        let limit = len.limit();
         match kind {
             CodecKind::None => {
-                if stored.len() != raw_len {
-                    return Err(DecompressError::Length {
-                        declared: raw_len,
-                        got: stored.len().to_string(),
-                    });
-                }
+                len.check(stored.len())?;
                 out.extend_from_slice(stored);
             }
-            CodecKind::Zstd if raw_len > crate::format::EAGER_ALLOC_RAW => {
+            CodecKind::Zstd if limit > crate::format::EAGER_ALLOC_RAW => {
                 // A huge frame (one huge row): stream it, growing the buffer only as
                 // bytes are produced, never past the declared length.
                 out.reserve(crate::format::EAGER_ALLOC_RAW);
                 let mut dec = zstd::stream::read::Decoder::with_buffer(stored)
                     .map_err(|e| DecompressError::Invalid(format!("zstd: {e}")))?;
-                let limit = (raw_len as u64).saturating_add(1);
                 (&mut dec)
-                    .take(limit)
+                    .take((limit as u64).saturating_add(1))
                     .read_to_end(out)
                     .map_err(|e| DecompressError::Invalid(format!("zstd: {e}")))?;
-                if out.len() != raw_len {
-                    let got = if out.len() > raw_len {
-                        format!("more than {raw_len}")
-                    } else {
-                        out.len().to_string()
-                    };
-                    out.clear();
-                    return Err(DecompressError::Length {
-                        declared: raw_len,
-                        got,
-                    });
-                }
+                len.check(out.len())?;
             }
             CodecKind::Zstd => {
                 let dx = match &mut self.zstd {
@@ -300,54 +352,32 @@ impl Decompressors {
                         slot.insert(dx)
                     }
                 };
-                out.reserve_exact(raw_len);
-                // The destination has room for raw_len bytes (maybe a few more): zstd fails
+                out.reserve_exact(limit);
+                // The destination has room for `limit` bytes (maybe a few more): zstd fails
                 // with "destination too small" instead of growing past it.
                 match dx.decompress_to_buffer(stored, out) {
-                    Ok(n) if n == raw_len => {}
-                    Ok(n) => {
-                        out.clear();
-                        return Err(DecompressError::Length {
-                            declared: raw_len,
-                            got: n.to_string(),
-                        });
-                    }
-                    Err(e) => {
-                        // A zstd payload that inflates past the declared length also lands here.
-                        out.clear();
-                        return Err(DecompressError::Invalid(format!("zstd: {e}")));
-                    }
+                    Ok(n) => len.check(n)?,
+                    // A zstd payload that inflates past the limit also lands here.
+                    Err(e) => return Err(DecompressError::Invalid(format!("zstd: {e}"))),
                 }
             }
             CodecKind::Gzip => {
-                out.reserve_exact(raw_len.min(crate::format::EAGER_ALLOC_RAW));
+                out.reserve_exact(limit.min(crate::format::EAGER_ALLOC_RAW));
                 let mut dec = flate2::bufread::GzDecoder::new(stored);
-                let limit = (raw_len as u64).saturating_add(1);
                 (&mut dec)
-                    .take(limit)
+                    .take((limit as u64).saturating_add(1))
                     .read_to_end(out)
                     .map_err(|e| DecompressError::Invalid(format!("gzip: {e}")))?;
-                if out.len() != raw_len {
-                    let got = if out.len() > raw_len {
-                        format!("more than {raw_len}")
-                    } else {
-                        out.len().to_string()
-                    };
-                    out.clear();
-                    return Err(DecompressError::Length {
-                        declared: raw_len,
-                        got,
-                    });
-                }
-                // The output ended exactly at raw_len; make the decoder read the trailer
-                // (it checks the gzip CRC-32 and size) and require that nothing follows it.
+                len.check(out.len())?;
+                // Make the decoder read the trailer (it checks the gzip CRC-32 and size; a
+                // no-op when it already ended) and require that nothing follows it.
                 let mut probe = [0u8; 1];
                 match dec.read(&mut probe) {
                     Ok(0) => {}
                     Ok(_) => {
                         return Err(DecompressError::Length {
-                            declared: raw_len,
-                            got: format!("more than {raw_len}"),
+                            declared: limit,
+                            got: format!("more than {limit}"),
                         })
                     }
                     Err(e) => return Err(DecompressError::Invalid(format!("gzip: {e}"))),
@@ -438,5 +468,32 @@ mod tests {
         }
         assert!(c.compress(Codec::default(), b"").unwrap().is_none());
         assert!(c.compress(Codec::default(), b"a").unwrap().is_none());
+    }
+
+    #[test]
+    fn bounded_output() {
+        let raw: Vec<u8> = b"columns columns columns columns ".repeat(50);
+        let mut c = Compressors::default();
+        let mut d = Decompressors::default();
+        for codec in [Codec::Zstd { level: 1 }, Codec::Gzip { level: 1 }] {
+            let stored = c.compress(codec, &raw).unwrap().unwrap();
+            let mut out = Vec::new();
+            for bound in [raw.len(), raw.len() + 1, raw.len() + 100] {
+                d.decompress_len(codec.kind(), &stored, OutLen::AtMost(bound), &mut out)
+                    .unwrap();
+                assert_eq!(out, raw);
+            }
+            let short = OutLen::AtMost(raw.len() - 1);
+            assert!(d
+                .decompress_len(codec.kind(), &stored, short, &mut out)
+                .is_err());
+            assert!(out.is_empty());
+        }
+        let mut out = Vec::new();
+        d.decompress_len(CodecKind::None, b"abc", OutLen::AtMost(3), &mut out)
+            .unwrap();
+        assert!(d
+            .decompress_len(CodecKind::None, b"abc", OutLen::AtMost(2), &mut out)
+            .is_err());
     }
 }

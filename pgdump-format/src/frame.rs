@@ -3,15 +3,25 @@
 //! [`EncodedFrame::encode`] is a pure function of its arguments and can run on any thread
 //! (it keeps a per-thread compression context for speed). Workers that want explicit
 //! control over contexts keep a [`FrameEncoder`] / [`FrameDecoder`] each.
+//!
+//! Frames of binary COPY streams can be encoded with [`EncodedFrame::encode_columnar`]: the
+//! tuples are rearranged column by column ([`crate::columnar`]) before the codec, which
+//! compresses them markedly better. Decoding inverts whatever transform a frame has.
 
 use std::cell::Cell;
 
 use crate::checksum::crc32c;
-use crate::codec::{Codec, CodecKind, Compressors, Decompressors};
+use crate::codec::{Codec, CodecKind, Compressors, Decompressors, OutLen};
+use crate::columnar;
 use crate::error::{frame_name, FormatError};
 use crate::format::frame::FrameHeader;
 use crate::format::MAX_FRAME_RAW;
 use crate::toc::StreamId;
+use crate::transform::Transform;
+
+/// Scratch buffers larger than this (left by a frame holding one huge row) are released
+/// after use instead of being kept for the next frame.
+const SCRATCH_KEEP: usize = 16 << 20;
 
 /// Per-frame facts the producer knows (the writer does not parse payloads).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -54,6 +64,33 @@ impl EncodedFrame {
         with_thread_encoder(|e| e.encode_owned(stream, seq, raw, codec, meta))
     }
 
+    /// Like [`EncodedFrame::encode`] for a payload of binary COPY tuples (no COPY header or
+    /// trailer): stores it column by column ([`Transform::ColumnarCopy`]) when that applies
+    /// (every tuple with the same field count, at least 4 rows), plainly otherwise. The
+    /// archive must declare the feature ([`crate::WriterOptions::columnar_copy`]), or
+    /// [`crate::ArchiveWriter::write_frame`] refuses a transformed frame.
+    pub fn encode_columnar(
+        stream: StreamId,
+        seq: u32,
+        raw: &[u8],
+        codec: Codec,
+        meta: FrameMeta,
+    ) -> Result<EncodedFrame, FormatError> {
+        with_thread_encoder(|e| e.encode_columnar(stream, seq, raw, codec, meta))
+    }
+
+    /// Like [`EncodedFrame::encode_columnar`], taking the payload by value (no copy when the
+    /// transform does not apply and the payload ends up stored raw).
+    pub fn encode_owned_columnar(
+        stream: StreamId,
+        seq: u32,
+        raw: Vec<u8>,
+        codec: Codec,
+        meta: FrameMeta,
+    ) -> Result<EncodedFrame, FormatError> {
+        with_thread_encoder(|e| e.encode_owned_columnar(stream, seq, raw, codec, meta))
+    }
+
     /// Stream of the frame.
     pub fn stream(&self) -> StreamId {
         self.header.stream
@@ -81,6 +118,10 @@ impl EncodedFrame {
     pub fn codec(&self) -> CodecKind {
         self.header.codec
     }
+    /// Transform actually used ([`Transform::None`] when it was not asked for or did not apply).
+    pub fn transform(&self) -> Transform {
+        self.header.transform
+    }
     /// The stored payload.
     pub fn stored(&self) -> &[u8] {
         &self.stored
@@ -91,11 +132,12 @@ impl EncodedFrame {
     }
 }
 
-/// A reusable frame encoder: keeps a zstd compression context across frames.
-/// Keep one per worker thread.
+/// A reusable frame encoder: keeps a zstd compression context (and a buffer for the
+/// columnar transform) across frames. Keep one per worker thread.
 #[derive(Default)]
 pub struct FrameEncoder {
     cx: Compressors,
+    columns: Vec<u8>,
 }
 
 impl FrameEncoder {
@@ -124,7 +166,14 @@ impl FrameEncoder {
             None => (CodecKind::None, raw.to_vec(), raw_crc),
         };
         Ok(build(
-            stream, seq, kind, raw_len, stored, raw_crc, stored_crc, meta,
+            stream,
+            seq,
+            (kind, Transform::None),
+            raw_len,
+            stored,
+            raw_crc,
+            stored_crc,
+            meta,
         ))
     }
 
@@ -148,7 +197,86 @@ impl FrameEncoder {
             None => (CodecKind::None, raw, raw_crc),
         };
         Ok(build(
-            stream, seq, kind, raw_len, stored, raw_crc, stored_crc, meta,
+            stream,
+            seq,
+            (kind, Transform::None),
+            raw_len,
+            stored,
+            raw_crc,
+            stored_crc,
+            meta,
+        ))
+    }
+
+    /// See [`EncodedFrame::encode_columnar`].
+    pub fn encode_columnar(
+        &mut self,
+        stream: StreamId,
+        seq: u32,
+        raw: &[u8],
+        codec: Codec,
+        meta: FrameMeta,
+    ) -> Result<EncodedFrame, FormatError> {
+        let raw_len = check_raw_len(stream, seq, raw.len())?;
+        codec.validate()?;
+        if !columnar::to_columnar_into(raw, &mut self.columns) {
+            return self.encode(stream, seq, raw, codec, meta);
+        }
+        self.finish_columnar(stream, seq, raw_len, crc32c(raw), codec, meta)
+    }
+
+    /// See [`EncodedFrame::encode_owned_columnar`].
+    pub fn encode_owned_columnar(
+        &mut self,
+        stream: StreamId,
+        seq: u32,
+        raw: Vec<u8>,
+        codec: Codec,
+        meta: FrameMeta,
+    ) -> Result<EncodedFrame, FormatError> {
+        let raw_len = check_raw_len(stream, seq, raw.len())?;
+        codec.validate()?;
+        if !columnar::to_columnar_into(&raw, &mut self.columns) {
+            return self.encode_owned(stream, seq, raw, codec, meta);
+        }
+        let raw_crc = crc32c(&raw);
+        drop(raw);
+        self.finish_columnar(stream, seq, raw_len, raw_crc, codec, meta)
+    }
+
+    /// Compresses the transformed payload in `self.columns` (stored as is when compression
+    /// does not shrink it: it is already shorter than the raw payload).
+    fn finish_columnar(
+        &mut self,
+        stream: StreamId,
+        seq: u32,
+        raw_len: u32,
+        raw_crc: u32,
+        codec: Codec,
+        meta: FrameMeta,
+    ) -> Result<EncodedFrame, FormatError> {
+        let compressed = self.cx.compress(codec, &self.columns);
+        let (kind, stored) = match compressed {
+            Ok(Some(c)) => (codec.kind(), c),
+            Ok(None) => (CodecKind::None, std::mem::take(&mut self.columns)),
+            Err(e) => {
+                self.columns.clear();
+                return Err(e);
+            }
+        };
+        if self.columns.capacity() > SCRATCH_KEEP {
+            self.columns = Vec::new();
+        }
+        let stored_crc = crc32c(&stored);
+        Ok(build(
+            stream,
+            seq,
+            (kind, Transform::ColumnarCopy),
+            raw_len,
+            stored,
+            raw_crc,
+            stored_crc,
+            meta,
         ))
     }
 }
@@ -168,20 +296,22 @@ fn check_raw_len(stream: StreamId, seq: u32, len: usize) -> Result<u32, FormatEr
 fn build(
     stream: StreamId,
     seq: u32,
-    codec: CodecKind,
+    (codec, transform): (CodecKind, Transform),
     raw_len: u32,
     stored: Vec<u8>,
     raw_crc: u32,
     stored_crc: u32,
     meta: FrameMeta,
 ) -> EncodedFrame {
-    // stored.len() <= raw_len: compression is only kept when strictly smaller.
+    // stored.len() <= raw_len: compression is only kept when strictly smaller, and the
+    // transform only applies when it shrinks the payload.
     let stored_len = u32::try_from(stored.len()).unwrap_or(raw_len);
     EncodedFrame {
         header: FrameHeader {
             stream,
             seq,
             codec,
+            transform,
             raw_len,
             stored_len,
             rows: meta.rows,
@@ -259,6 +389,10 @@ impl RawFrame {
     pub fn codec(&self) -> CodecKind {
         self.header.codec
     }
+    /// Transform of the stored bytes (inverted by [`RawFrame::decode`]).
+    pub fn transform(&self) -> Transform {
+        self.header.transform
+    }
     /// Offset of the frame record in the archive.
     pub fn offset(&self) -> u64 {
         self.offset
@@ -267,7 +401,7 @@ impl RawFrame {
     pub fn stored(&self) -> &[u8] {
         &self.stored
     }
-    /// Decompresses and verifies the raw checksum.
+    /// Decompresses, inverts the transform and verifies the raw checksum.
     pub fn decode(self) -> Result<Frame, FormatError> {
         with_thread_decoder(|d| d.decode(self))
     }
@@ -286,10 +420,12 @@ pub struct Frame {
     pub data: Vec<u8>,
 }
 
-/// A reusable frame decoder: keeps a zstd decompression context across frames.
+/// A reusable frame decoder: keeps a zstd decompression context (and a buffer for
+/// transformed payloads) across frames.
 #[derive(Default)]
 pub struct FrameDecoder {
     dx: Decompressors,
+    columns: Vec<u8>,
 }
 
 impl FrameDecoder {
@@ -298,11 +434,12 @@ impl FrameDecoder {
         Self::default()
     }
 
-    /// Decompresses `frame` and verifies its raw checksum. A stored-raw frame is not copied.
+    /// Decompresses `frame`, inverts its transform and verifies its raw checksum. A
+    /// stored-raw, untransformed frame is not copied.
     pub fn decode(&mut self, frame: RawFrame) -> Result<Frame, FormatError> {
         let h = frame.header;
         let meta = frame.meta();
-        let data = if h.codec == CodecKind::None {
+        let data = if h.codec == CodecKind::None && h.transform == Transform::None {
             // Stored bytes passed stored_crc, and the header guarantees raw_crc == stored_crc.
             frame.stored
         } else {
@@ -318,27 +455,61 @@ impl FrameDecoder {
         })
     }
 
-    /// Decompresses `frame` into `out` (cleared first, capacity reused) and verifies its raw
-    /// checksum.
+    /// Decompresses `frame` into `out` (cleared first, capacity reused), inverts its
+    /// transform and verifies its raw checksum.
     pub fn decode_into(&mut self, frame: &RawFrame, out: &mut Vec<u8>) -> Result<(), FormatError> {
         self.decode_checked(frame, out)
     }
 
     fn decode_checked(&mut self, frame: &RawFrame, out: &mut Vec<u8>) -> Result<(), FormatError> {
+        out.clear();
         let h = &frame.header;
-        self.dx
-            .decompress(h.codec, &frame.stored, h.raw_len as usize, out)
-            .map_err(|e| {
-                FormatError::corrupt(
-                    format!("{} ({})", frame_name(h.stream, h.seq), h.codec),
-                    frame.offset,
-                    e.to_string(),
-                )
-            })?;
-        if h.codec != CodecKind::None && crc32c(out) != h.raw_crc {
+        let raw_len = h.raw_len as usize;
+        let what = || match h.transform {
+            Transform::None => format!("{} ({})", frame_name(h.stream, h.seq), h.codec),
+            t => format!("{} ({}, {t})", frame_name(h.stream, h.seq), h.codec),
+        };
+        match h.transform {
+            Transform::None => {
+                self.dx
+                    .decompress(h.codec, &frame.stored, raw_len, out)
+                    .map_err(|e| FormatError::corrupt(what(), frame.offset, e.to_string()))?;
+                if h.codec == CodecKind::None {
+                    // raw_crc == stored_crc (header rule), and stored_crc was verified.
+                    return Ok(());
+                }
+            }
+            Transform::ColumnarCopy => {
+                // The transformed form is strictly shorter than the raw payload.
+                let columns: &[u8] = if h.codec == CodecKind::None {
+                    &frame.stored
+                } else {
+                    self.dx
+                        .decompress_len(
+                            h.codec,
+                            &frame.stored,
+                            OutLen::AtMost(raw_len.saturating_sub(1)),
+                            &mut self.columns,
+                        )
+                        .map_err(|e| FormatError::corrupt(what(), frame.offset, e.to_string()))?;
+                    &self.columns
+                };
+                let r = columnar::from_columnar_into(columns, raw_len, out);
+                self.columns.clear();
+                if self.columns.capacity() > SCRATCH_KEEP {
+                    self.columns = Vec::new();
+                }
+                r.map_err(|e| FormatError::corrupt(what(), frame.offset, e.to_string()))?;
+            }
+        }
+        if crc32c(out) != h.raw_crc {
             out.clear();
+            let part = match h.transform {
+                Transform::None => "decompressed data",
+                Transform::ColumnarCopy => "rows rebuilt from columns",
+            };
             return Err(FormatError::frame_checksum(
-                "decompressed data",
+                part,
                 h.stream,
                 h.seq,
                 frame.offset,

@@ -9,6 +9,8 @@
 //!   frames are encoded on any thread with [`EncodedFrame::encode`].
 //! * [`ArchiveReader`] reads at random through footer → index → TOC; `&self`, `Sync`.
 //! * [`StreamReader`] reads a pipe front to back and checks the index at the end.
+//! * Frames of binary COPY streams can be stored column by column
+//!   ([`EncodedFrame::encode_columnar`], [`columnar`], format 1.1): they compress better.
 //!
 //! ```
 //! use pgdump_format::*;
@@ -63,6 +65,7 @@
 
 pub mod checksum;
 pub mod codec;
+pub mod columnar;
 pub mod error;
 pub mod format;
 pub mod frame;
@@ -71,6 +74,7 @@ pub mod read;
 pub mod stats;
 pub mod stream;
 pub mod toc;
+pub mod transform;
 pub mod write;
 
 pub use codec::{Codec, CodecKind};
@@ -78,7 +82,10 @@ pub use error::{FormatError, FormatVersion};
 pub use format::footer::Footer;
 pub use format::header::HeaderInfo;
 pub use format::index::FrameEntry;
-pub use format::{DEFAULT_FRAME_SIZE, EAGER_ALLOC_RAW, FORMAT_VERSION, MAX_FRAME_RAW, MAX_TOC_LEN};
+pub use format::{
+    DEFAULT_FRAME_SIZE, EAGER_ALLOC_RAW, FEATURE_COLUMNAR_COPY, FORMAT_VERSION, FORMAT_VERSION_1_0,
+    MAX_FRAME_RAW, MAX_TOC_LEN,
+};
 pub use frame::{EncodedFrame, Frame, FrameDecoder, FrameEncoder, FrameMeta, RawFrame};
 pub use read::{ArchiveReader, FrameLocation, ReadAt};
 pub use stats::{StreamStats, Summary, VerifyReport};
@@ -87,4 +94,5 @@ pub use toc::{
     ArchiveInfo, CopyFormat, DataKind, EntryId, Section, SectionField, StreamDecl, StreamId,
     TableData, Toc, TocEntry,
 };
+pub use transform::Transform;
 pub use write::{ArchiveWriter, WriterOptions};

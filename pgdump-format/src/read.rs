@@ -21,6 +21,7 @@ use crate::format::{record_kind, show_tag, Decoded, RecordKind, MAX_FRAME_RAW};
 use crate::frame::{Frame, FrameDecoder, RawFrame};
 use crate::stats::{StreamStats, VerifyReport};
 use crate::toc::{StreamId, Toc};
+use crate::transform::Transform;
 
 /// Positional reads, so one reader can serve many threads (files, in-memory buffers,
 /// later object storage).
@@ -201,7 +202,7 @@ impl<R: ReadAt> ArchiveReader<R> {
                     Err(e @ (FormatError::Checksum { .. } | FormatError::Corrupt { .. }))
                         if e_is_footer(&e) =>
                     {
-                        match scan_unsealed(&r, size, toc_offset) {
+                        match scan_unsealed(&r, size, &header) {
                             scan @ (FormatError::Unsealed | FormatError::Truncated { .. }) => {
                                 Err(scan)
                             }
@@ -212,7 +213,7 @@ impl<R: ReadAt> ArchiveReader<R> {
                 };
             }
         }
-        Err(scan_unsealed(&r, size, toc_offset))
+        Err(scan_unsealed(&r, size, &header))
     }
 
     fn open_sealed(
@@ -369,6 +370,7 @@ impl<R: ReadAt> ArchiveReader<R> {
             }
             Err(e) => return Err(e),
         };
+        h.check_features(self.header.required_features, entry.offset)?;
         let hash = self.entry_hash(entry);
         if h.stream != entry.stream
             || h.seq != entry.seq
@@ -434,7 +436,7 @@ impl<R: ReadAt> ArchiveReader<R> {
             .collect();
         for e in &self.entries {
             let raw = self.read_raw_frame(&FrameLocation::from(e))?;
-            let raw_len = if raw.codec() == CodecKind::None {
+            let raw_len = if raw.codec() == CodecKind::None && raw.transform() == Transform::None {
                 raw.stored().len()
             } else {
                 dec.decode_into(&raw, &mut buf)?;
@@ -649,8 +651,8 @@ fn check_index(
 /// each length only after its header checksum passed, and tells whether the archive is a
 /// valid prefix ([`FormatError::Unsealed`]), cut in the middle of a record
 /// ([`FormatError::Truncated`]), or damaged.
-fn scan_unsealed<R: ReadAt + ?Sized>(r: &R, size: u64, toc_offset: u64) -> FormatError {
-    match scan_records(r, size, toc_offset) {
+fn scan_unsealed<R: ReadAt + ?Sized>(r: &R, size: u64, header: &HeaderInfo) -> FormatError {
+    match scan_records(r, size, header) {
         Err(e) => e,
         Ok(footer_end) => FormatError::corrupt(
             "end of archive",
@@ -665,9 +667,13 @@ fn scan_unsealed<R: ReadAt + ?Sized>(r: &R, size: u64, toc_offset: u64) -> Forma
 
 /// Walks records; returns `Ok(end of the footer)` when it finds a complete, valid index
 /// and footer that are not at the end of the file, or the error that explains the file.
-fn scan_records<R: ReadAt + ?Sized>(r: &R, size: u64, toc_offset: u64) -> Result<u64, FormatError> {
+fn scan_records<R: ReadAt + ?Sized>(
+    r: &R,
+    size: u64,
+    header: &HeaderInfo,
+) -> Result<u64, FormatError> {
     let remaining = |pos: u64| size.saturating_sub(pos);
-    let mut pos = toc_offset;
+    let mut pos = u64::from(header.header_len);
     if remaining(pos) < TOC_HEADER_LEN as u64 {
         return Err(FormatError::truncated("TOC record", pos));
     }
@@ -702,6 +708,7 @@ fn scan_records<R: ReadAt + ?Sized>(r: &R, size: u64, toc_offset: u64) -> Result
                 let Decoded::Complete(h) = FrameHeader::decode(&hb, pos)? else {
                     return Err(FormatError::truncated("frame header", pos));
                 };
+                h.check_features(header.required_features, pos)?;
                 let end = pos
                     .checked_add(h.record_len())
                     .ok_or_else(|| FormatError::overflow("frame", pos))?;

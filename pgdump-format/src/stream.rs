@@ -169,6 +169,7 @@ impl<R: Read> StreamReader<R> {
             Decoded::Complete(h) => h,
             Decoded::Incomplete(_) => return Err(FormatError::truncated("frame header", pos)),
         };
+        h.check_features(self.header.required_features, pos)?;
         let name = frame_name(h.stream, h.seq);
         let stream_count = self.stats.len();
         let Some(stats) = usize::try_from(h.stream)

@@ -15,10 +15,11 @@ use crate::format::footer::Footer;
 use crate::format::header::HeaderInfo;
 use crate::format::index::{FrameEntry, Index};
 use crate::format::toc_record::TocHeader;
-use crate::format::{DEFAULT_FRAME_SIZE, MAX_FRAME_RAW, MAX_TOC_LEN};
+use crate::format::{DEFAULT_FRAME_SIZE, FEATURE_COLUMNAR_COPY, MAX_FRAME_RAW, MAX_TOC_LEN};
 use crate::frame::{EncodedFrame, FrameEncoder, FrameMeta};
 use crate::stats::{StreamStats, Summary};
-use crate::toc::{StreamId, Toc};
+use crate::toc::{CopyFormat, StreamId, Toc};
+use crate::transform::Transform;
 
 /// Codec the TOC is stored with (when it shrinks the JSON).
 const TOC_CODEC: Codec = Codec::Zstd { level: 3 };
@@ -32,6 +33,12 @@ pub struct WriterOptions {
     /// Target raw size of a frame for producers (default 4 MiB). Frames may be larger, up
     /// to the format's hard limit [`MAX_FRAME_RAW`], e.g. for a single huge row.
     pub frame_size: usize,
+    /// Declare required feature bit 0, "columnar binary COPY frames" (format 1.1), so that
+    /// frames encoded with [`EncodedFrame::encode_columnar`] may be written. Set it when the
+    /// TOC has binary COPY streams whose frames are encoded that way. Default `false`: the
+    /// archive is format 1.0, byte for byte what earlier versions wrote, and
+    /// [`ArchiveWriter::write_frame`] refuses transformed frames.
+    pub columnar_copy: bool,
 }
 
 impl Default for WriterOptions {
@@ -39,6 +46,7 @@ impl Default for WriterOptions {
         WriterOptions {
             codec: Codec::default(),
             frame_size: DEFAULT_FRAME_SIZE,
+            columnar_copy: false,
         }
     }
 }
@@ -71,6 +79,9 @@ pub struct ArchiveWriter<W: Write> {
     next_seq: Vec<u32>,
     frames: Vec<FrameEntry>,
     encoder: FrameEncoder,
+    required_features: u64,
+    /// Per stream: its entry's data is binary COPY (the only data a transform applies to).
+    binary: Vec<bool>,
     failed: bool,
 }
 
@@ -78,6 +89,7 @@ impl<W: Write> ArchiveWriter<W> {
     /// Validates options and TOC, then writes header and TOC.
     ///
     /// The header's tool string is `toc.info.tool` (or `pgdump-format <version>` when empty).
+    /// The version is 1.0, or 1.1 with feature bit 0 when [`WriterOptions::columnar_copy`] is set.
     pub fn new(mut w: W, toc: &Toc, options: WriterOptions) -> Result<Self, FormatError> {
         options.validate()?;
         toc.validate()?;
@@ -86,7 +98,12 @@ impl<W: Write> ArchiveWriter<W> {
         } else {
             toc.info.tool.as_str()
         };
-        let header = HeaderInfo::current(tool)?.encode()?;
+        let required_features = if options.columnar_copy {
+            FEATURE_COLUMNAR_COPY
+        } else {
+            0
+        };
+        let header = HeaderInfo::with_features(tool, required_features)?.encode()?;
 
         let json = toc.to_json()?;
         if json.len() as u64 > MAX_TOC_LEN {
@@ -133,15 +150,49 @@ impl<W: Write> ArchiveWriter<W> {
             next_seq: vec![0; n],
             frames: Vec::new(),
             encoder: FrameEncoder::new(),
+            required_features,
+            binary: toc
+                .streams
+                .iter()
+                .map(|s| {
+                    toc.entry(s.entry)
+                        .and_then(|e| e.data.as_ref())
+                        .is_some_and(|d| d.format == CopyFormat::Binary)
+                })
+                .collect(),
             failed: false,
         })
     }
 
     /// Appends one frame. Frames of one stream must come with seq 0, 1, 2, ... in order;
-    /// frames of different streams may interleave freely.
+    /// frames of different streams may interleave freely. A transformed frame
+    /// ([`EncodedFrame::transform`]) needs its feature declared in the options
+    /// ([`WriterOptions::columnar_copy`]) and a stream whose TOC entry has binary COPY data;
+    /// otherwise it is refused.
     pub fn write_frame(&mut self, frame: &EncodedFrame) -> Result<(), FormatError> {
         self.check_usable()?;
         let h = &frame.header;
+        let need = h.transform.required_feature();
+        if need & !self.required_features != 0 {
+            return Err(FormatError::Usage(format!(
+                "{}: {} transform, but the archive does not declare it (set WriterOptions::columnar_copy)",
+                frame_name(h.stream, h.seq),
+                h.transform
+            )));
+        }
+        let binary = usize::try_from(h.stream)
+            .ok()
+            .and_then(|i| self.binary.get(i))
+            .copied()
+            // An undeclared stream is refused below, with its own message.
+            .unwrap_or(true);
+        if h.transform == Transform::ColumnarCopy && !binary {
+            return Err(FormatError::Usage(format!(
+                "{}: columnar transform, but stream {} does not hold binary COPY data",
+                frame_name(h.stream, h.seq),
+                h.stream
+            )));
+        }
         let stream_count = self.streams.len();
         let (Some(stats), Some(next)) = (
             usize::try_from(h.stream)
@@ -204,7 +255,8 @@ impl<W: Write> ArchiveWriter<W> {
         Ok(())
     }
 
-    /// Encodes `raw` with the writer's codec on the calling thread and appends it.
+    /// Encodes `raw` with the writer's codec on the calling thread and appends it
+    /// (untransformed; see [`ArchiveWriter::write_raw_columnar`]).
     pub fn write_raw(
         &mut self,
         stream: StreamId,
@@ -217,6 +269,39 @@ impl<W: Write> ArchiveWriter<W> {
             .encoder
             .encode(stream, seq, raw, self.options.codec, meta)?;
         self.write_frame(&frame)
+    }
+
+    /// Like [`ArchiveWriter::write_raw`] for a payload of binary COPY tuples: encodes it with
+    /// [`EncodedFrame::encode_columnar`] when the archive declares the feature
+    /// ([`WriterOptions::columnar_copy`]) and the stream holds binary COPY data, plainly
+    /// otherwise.
+    pub fn write_raw_columnar(
+        &mut self,
+        stream: StreamId,
+        seq: u32,
+        raw: &[u8],
+        meta: FrameMeta,
+    ) -> Result<(), FormatError> {
+        self.check_usable()?;
+        let binary = usize::try_from(stream)
+            .ok()
+            .and_then(|i| self.binary.get(i))
+            .copied()
+            .unwrap_or(false);
+        let declared = self.required_features & Transform::ColumnarCopy.required_feature() != 0;
+        let frame = if declared && binary {
+            self.encoder
+                .encode_columnar(stream, seq, raw, self.options.codec, meta)?
+        } else {
+            self.encoder
+                .encode(stream, seq, raw, self.options.codec, meta)?
+        };
+        self.write_frame(&frame)
+    }
+
+    /// Required-feature bits declared in the header.
+    pub fn required_features(&self) -> u64 {
+        self.required_features
     }
 
     /// Bytes written so far.

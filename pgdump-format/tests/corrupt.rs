@@ -12,8 +12,8 @@ use pgdump_format::format::index::{FrameEntry, Index, INDEX_HEADER_LEN};
 use pgdump_format::format::toc_record::{TocHeader, TOC_HEADER_LEN};
 use pgdump_format::format::Decoded;
 use pgdump_format::{
-    ArchiveReader, ArchiveWriter, Codec, CodecKind, FormatError, FormatVersion, FrameMeta,
-    StreamStats, Toc, WriterOptions,
+    columnar, ArchiveReader, ArchiveWriter, Codec, CodecKind, FormatError, FormatVersion,
+    FrameLocation, FrameMeta, StreamStats, Toc, Transform, WriterOptions, FEATURE_COLUMNAR_COPY,
 };
 
 /// A small archive and the offsets of its parts.
@@ -353,7 +353,7 @@ fn newer_major_version() {
     );
     let msg = read_random(&b).unwrap_err().to_string();
     assert!(
-        msg.contains("2.0") && msg.contains("pgdump 9.9.9") && msg.contains("1.0"),
+        msg.contains("2.0") && msg.contains("pgdump 9.9.9") && msg.contains("format 1.1)"),
         "{msg}"
     );
 }
@@ -374,7 +374,17 @@ fn assemble(
     frames: &[(FrameHeader, Vec<u8>)],
     index_override: Option<Index>,
 ) -> Vec<u8> {
-    let mut out = prefix(toc);
+    assemble_with(toc, 0, frames, index_override)
+}
+
+/// [`assemble`] with a header declaring `features`.
+fn assemble_with(
+    toc: &Toc,
+    features: u64,
+    frames: &[(FrameHeader, Vec<u8>)],
+    index_override: Option<Index>,
+) -> Vec<u8> {
+    let mut out = prefix_with(toc, features);
     let mut index = Index {
         streams: (0..toc.streams.len() as u32)
             .map(StreamStats::new)
@@ -418,7 +428,11 @@ fn assemble(
 
 /// Header and TOC record only.
 fn prefix(toc: &Toc) -> Vec<u8> {
-    let mut out = HeaderInfo::current("hostile 1.0")
+    prefix_with(toc, 0)
+}
+
+fn prefix_with(toc: &Toc, features: u64) -> Vec<u8> {
+    let mut out = HeaderInfo::with_features("hostile 1.0", features)
         .unwrap()
         .encode()
         .unwrap();
@@ -441,6 +455,7 @@ fn header_for(stream: u32, seq: u32, codec: CodecKind, raw: &[u8], stored: &[u8]
         stream,
         seq,
         codec,
+        transform: Transform::None,
         raw_len: raw.len() as u32,
         stored_len: stored.len() as u32,
         rows: 1,
@@ -613,4 +628,170 @@ fn toc_length_limit() {
     out.extend_from_slice(&[0; 10]);
     assert!(matches!(read_stream(&out), Err(FormatError::Limit { .. })));
     assert!(matches!(read_random(&out), Err(FormatError::Limit { .. })));
+}
+
+// ---- columnar frames (format 1.1) ----
+
+/// An archive with columnar frames; (offset, stored_len, rows × fields) of a transformed frame.
+fn columnar_sample(codec: Codec) -> (Vec<u8>, usize, usize, usize) {
+    let mut toc = toc_with(&[1, 1]);
+    make_binary(&mut toc, 0);
+    let plan: Plan = vec![
+        (0, binary_rows(1, 40), FrameMeta::default()),
+        (1, rows(2, 40), FrameMeta::default()),
+        (0, binary_rows(3, 50), FrameMeta::default()),
+    ];
+    let (bytes, _) = write_columnar(&toc, &plan, codec, &[0]);
+    let r = ArchiveReader::open(bytes.as_slice()).unwrap();
+    let e = r.frame_entries()[2];
+    let raw = r.read_raw_frame(&FrameLocation::from(&e)).unwrap();
+    assert_eq!(raw.transform(), Transform::ColumnarCopy);
+    (bytes, e.offset as usize, e.stored_len as usize, 50 * 6)
+}
+
+#[test]
+fn bit_flip_in_columnar_lengths_and_values() {
+    for codec in CODECS {
+        let (bytes, off, len, cells) = columnar_sample(codec);
+        let p = off + FRAME_HEADER_LEN;
+        let mut at = vec![p, p + 3, p + len / 2, p + len - 1];
+        if codec == Codec::None {
+            // Stored bytes are the columnar form itself: its prefix, lengths area, values area.
+            at.extend([
+                p + 6,
+                p + 6 + 4 * 7 + 3,
+                p + 6 + 4 * cells - 1,
+                p + 6 + 4 * cells,
+            ]);
+        }
+        for at in at {
+            assert_both!(
+                flip(&bytes, at),
+                FormatError::Checksum { what, stream: Some(0), seq: Some(1), offset, .. }
+                    if what.starts_with("stored payload") && *offset as usize == off
+            );
+        }
+    }
+}
+
+/// A one-frame archive declaring the columnar feature; the frame carries `columns` (encoded
+/// with `codec`) and claims the raw payload `raw` of `raw_len` bytes, every CRC right.
+fn lying_columnar(
+    raw: &[u8],
+    raw_len: u32,
+    columns: &[u8],
+    codec: CodecKind,
+    features: u64,
+) -> Vec<u8> {
+    let mut toc = toc_with(&[1]);
+    make_binary(&mut toc, 0);
+    let stored = match codec {
+        CodecKind::None => columns.to_vec(),
+        CodecKind::Zstd => zstd::bulk::compress(columns, 1).unwrap(),
+        CodecKind::Gzip => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(1));
+            std::io::Write::write_all(&mut enc, columns).unwrap();
+            enc.finish().unwrap()
+        }
+    };
+    let mut h = header_for(0, 0, codec, raw, &stored);
+    h.transform = Transform::ColumnarCopy;
+    h.raw_len = raw_len;
+    assert!(h.stored_len < h.raw_len);
+    assemble_with(&toc, features, &[(h, stored)], None)
+}
+
+#[test]
+fn columnar_lies_with_valid_checksums() {
+    let raw = binary_rows(5, 30);
+    let t = columnar::to_columnar(&raw).unwrap();
+    let n = raw.len() as u32;
+    let cells = 30 * 6;
+    let set = |at: usize, v: &[u8]| {
+        let mut b = t.clone();
+        b[at..at + v.len()].copy_from_slice(v);
+        b
+    };
+    let lies: Vec<(&str, Vec<u8>, u32)> = vec![
+        (
+            "length below -1",
+            set(6 + 4 * 40, &(-7i32).to_be_bytes()),
+            n,
+        ),
+        ("lengths exceed the values", set(6, &9i32.to_be_bytes()), n),
+        (
+            "lengths fall short of the values",
+            set(6, &7i32.to_be_bytes()),
+            n,
+        ),
+        ("huge length", set(6, &i32::MAX.to_be_bytes()), n),
+        ("rows past the end", set(0, &u32::MAX.to_be_bytes()), n),
+        ("rows shift the raw length", set(0, &31u32.to_be_bytes()), n),
+        ("too many fields", set(4, &40000u16.to_be_bytes()), n),
+        ("fields past the end", set(4, &20000u16.to_be_bytes()), n),
+        ("shorter than its prefix", t[..5].to_vec(), n),
+        ("values cut", t[..t.len() - 1].to_vec(), n),
+        ("raw length lies", t.clone(), n + 2),
+        ("raw length lies the other way", t.clone(), n - 1),
+        ("not shorter than raw", [&t[..], &[0; 2][..]].concat(), n),
+    ];
+    for codec in [CodecKind::None, CodecKind::Zstd, CodecKind::Gzip] {
+        for (why, columns, raw_len) in &lies {
+            if codec == CodecKind::None && columns.len() >= *raw_len as usize {
+                continue; // the header rule already refuses that
+            }
+            let b = lying_columnar(&raw, *raw_len, columns, codec, FEATURE_COLUMNAR_COPY);
+            for (i, r) in both(&b).into_iter().enumerate() {
+                match r {
+                    Err(FormatError::Corrupt { what, .. })
+                        if what.contains("frame 0 of stream 0") => {}
+                    other => panic!("{codec} {why}, reader {i}: {other:?}"),
+                }
+            }
+        }
+        // Well-formed columns of other rows: the raw checksum catches them.
+        let other = set(6 + 4 * cells, &[0xEE]);
+        let b = lying_columnar(&raw, n, &other, codec, FEATURE_COLUMNAR_COPY);
+        assert_both!(
+            b,
+            FormatError::Checksum { what, stream: Some(0), seq: Some(0), .. }
+                if what.starts_with("rows rebuilt from columns")
+        );
+        // The honest frame reads.
+        let b = lying_columnar(&raw, n, &t, codec, FEATURE_COLUMNAR_COPY);
+        assert_eq!(read_both(&b).streams[0][0].0, raw);
+    }
+}
+
+#[test]
+fn columnar_frame_without_the_feature_bit() {
+    let raw = binary_rows(5, 30);
+    let t = columnar::to_columnar(&raw).unwrap();
+    for codec in [CodecKind::None, CodecKind::Zstd] {
+        let b = lying_columnar(&raw, raw.len() as u32, &t, codec, 0);
+        assert_both!(
+            b,
+            FormatError::Corrupt { what, detail, .. }
+                if what == "frame 0 of stream 0" && detail.contains("feature bit")
+        );
+        // Unsealed archives are explained by a walk that checks the same.
+        let cut = &b[..b.len() - 60];
+        let footer_at = b.len() - FOOTER_LEN;
+        assert!(cut.len() < footer_at);
+        assert!(matches!(read_random(cut), Err(FormatError::Corrupt { .. })));
+    }
+}
+
+#[test]
+fn unknown_transform_is_corrupt() {
+    let (bytes, off, _, _) = columnar_sample(Codec::Zstd { level: 1 });
+    let mut b = bytes.clone();
+    b[off + 13] = 2;
+    let crc = crc32c(&b[off..off + 48]);
+    b[off + 48..off + 52].copy_from_slice(&crc.to_le_bytes());
+    assert_both!(
+        b,
+        FormatError::Corrupt { detail, offset, .. }
+            if detail.contains("unknown transform 2") && *offset as usize == off
+    );
 }

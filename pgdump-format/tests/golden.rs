@@ -15,7 +15,8 @@ use std::path::PathBuf;
 
 use common::*;
 use pgdump_format::{
-    lo, Codec, DataKind, FrameMeta, StreamDecl, TableData, Toc, TocEntry, FORMAT_VERSION,
+    lo, Codec, CodecKind, DataKind, FormatVersion, FrameMeta, StreamDecl, StreamId, TableData, Toc,
+    TocEntry, Transform, FEATURE_COLUMNAR_COPY, FORMAT_VERSION_1_0,
 };
 
 struct Golden {
@@ -23,6 +24,9 @@ struct Golden {
     toc: Toc,
     plan: Plan,
     codec: Codec,
+    /// Streams whose frames are encoded with the columnar transform (format 1.1); empty for
+    /// a 1.0 archive.
+    columnar: Vec<StreamId>,
 }
 
 fn meta(rows: u64, h: u64) -> FrameMeta {
@@ -49,6 +53,7 @@ fn goldens() -> Vec<Golden> {
         toc: simple.clone(),
         plan: simple_plan.clone(),
         codec,
+        columnar: Vec::new(),
     })
     .collect();
 
@@ -95,6 +100,37 @@ fn goldens() -> Vec<Golden> {
         toc,
         plan,
         codec: Codec::Zstd { level: 1 },
+        columnar: Vec::new(),
+    });
+
+    // Format 1.1: a binary COPY table in two streams, frames stored column by column, next to
+    // a text table. Frames: transformed and compressed; transformed, stored raw (random
+    // values do not compress); too few rows for the transform; empty; text rows.
+    let mut toc = toc_with(&[2, 1]);
+    make_binary(&mut toc, 0);
+    let uuids: Vec<u8> = noise(11, 4 * 30)
+        .chunks(30)
+        .flat_map(|v| {
+            let mut t = 1i16.to_be_bytes().to_vec();
+            t.extend_from_slice(&30i32.to_be_bytes());
+            t.extend_from_slice(v);
+            t
+        })
+        .collect();
+    let plan: Plan = vec![
+        (0, binary_rows(1, 12), meta(12, 0x51)),
+        (2, rows(3, 6), meta(6, 0x52)),
+        (1, binary_rows(2, 3), meta(3, 0x53)),
+        (0, uuids, meta(4, 0x54)),
+        (1, Vec::new(), meta(0, 0)),
+        (1, binary_rows(4, 20), meta(20, 0x55)),
+    ];
+    v.push(Golden {
+        name: "zstd_columnar",
+        toc,
+        plan,
+        codec: Codec::Zstd { level: 3 },
+        columnar: vec![0, 1],
     });
     v
 }
@@ -109,7 +145,11 @@ fn path(name: &str) -> PathBuf {
 fn golden_archives() {
     let bless = std::env::var_os("PGDUMP_BLESS").is_some_and(|v| v == "1");
     for g in goldens() {
-        let (written, _) = write(&g.toc, &g.plan, g.codec);
+        let (written, _) = if g.columnar.is_empty() {
+            write(&g.toc, &g.plan, g.codec)
+        } else {
+            write_columnar(&g.toc, &g.plan, g.codec, &g.columnar)
+        };
         let p = path(g.name);
         if bless {
             std::fs::write(&p, &written).unwrap();
@@ -125,7 +165,13 @@ fn golden_archives() {
         let got = read_both(&committed);
         assert_eq!(got, expected(&g.toc, &g.plan), "{}: content", g.name);
         let r = pgdump_format::ArchiveReader::open(committed.as_slice()).unwrap();
-        assert_eq!(r.header().version, FORMAT_VERSION);
+        let (version, features) = if g.columnar.is_empty() {
+            (FORMAT_VERSION_1_0, 0)
+        } else {
+            (FormatVersion { major: 1, minor: 1 }, FEATURE_COLUMNAR_COPY)
+        };
+        assert_eq!(r.header().version, version, "{}", g.name);
+        assert_eq!(r.header().required_features, features, "{}", g.name);
         assert_eq!(r.header().tool, "pgdump 0.1.0");
         // (b) The writer reproduces it byte for byte.
         assert!(
@@ -156,6 +202,32 @@ fn large_object_records_in_golden() {
             (16385, 0, 0),
             (16384, 31, 9),
             (16386, 0, 40)
+        ]
+    );
+}
+
+#[test]
+fn columnar_golden_has_every_kind_of_frame() {
+    let committed = std::fs::read(path("zstd_columnar")).unwrap();
+    let r = pgdump_format::ArchiveReader::open(committed.as_slice()).unwrap();
+    let mut kinds = Vec::new();
+    for e in r.frame_entries() {
+        let raw = r
+            .read_raw_frame(&pgdump_format::FrameLocation::from(e))
+            .unwrap();
+        kinds.push((e.stream, raw.codec(), raw.transform()));
+    }
+    use CodecKind as C;
+    use Transform as T;
+    assert_eq!(
+        kinds,
+        [
+            (0, C::Zstd, T::ColumnarCopy),
+            (2, C::Zstd, T::None),
+            (1, C::Zstd, T::None),
+            (0, C::None, T::ColumnarCopy),
+            (1, C::None, T::None),
+            (1, C::Zstd, T::ColumnarCopy),
         ]
     );
 }

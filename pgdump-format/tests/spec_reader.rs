@@ -40,6 +40,47 @@ fn decode(codec: u8, stored: &[u8], raw_len: usize) -> Vec<u8> {
     out
 }
 
+/// §6.4: rebuilds binary COPY tuples from the columnar form, with the checks the spec lists.
+fn uncolumnar(t: &[u8], raw_len: usize) -> Vec<u8> {
+    assert!(t.len() >= 6 && t.len() < raw_len);
+    let rows = u32::from_be_bytes(t[0..4].try_into().unwrap()) as usize;
+    let nfields = u16::from_be_bytes(t[4..6].try_into().unwrap()) as usize;
+    assert!(nfields <= 32767);
+    let lengths_len = (rows as u64 * nfields as u64 * 4) as usize;
+    assert!(lengths_len <= t.len() - 6);
+    assert_eq!(2 * rows + (t.len() - 6), raw_len);
+    let lengths: Vec<i32> = t[6..6 + lengths_len]
+        .chunks(4)
+        .map(|c| i32::from_be_bytes(c.try_into().unwrap()))
+        .collect();
+    assert!(lengths.iter().all(|&l| l >= -1));
+    let values = &t[6 + lengths_len..];
+    let total: usize = lengths.iter().map(|&l| l.max(0) as usize).sum();
+    assert_eq!(total, values.len());
+    // Where each field's values start.
+    let mut next = Vec::new();
+    let mut at = 0;
+    for j in 0..nfields {
+        next.push(at);
+        at += (0..rows)
+            .map(|i| lengths[j * rows + i].max(0) as usize)
+            .sum::<usize>();
+    }
+    let mut out = Vec::new();
+    for i in 0..rows {
+        out.extend_from_slice(&(nfields as i16).to_be_bytes());
+        for j in 0..nfields {
+            let l = lengths[j * rows + i];
+            out.extend_from_slice(&l.to_be_bytes());
+            let n = l.max(0) as usize;
+            out.extend_from_slice(&values[next[j]..next[j] + n]);
+            next[j] += n;
+        }
+    }
+    assert_eq!(out.len(), raw_len);
+    out
+}
+
 struct Parsed {
     toc: serde_json::Value,
     /// Per stream: (payload, rows, content_hash).
@@ -50,11 +91,18 @@ struct Parsed {
 fn spec_read(b: &[u8]) -> Parsed {
     // §4 header
     assert_eq!(&b[0..8], b"\x89PGDUMP\n");
-    assert_eq!((u16_at(b, 8), u16_at(b, 10)), (1, 0));
+    let version = (u16_at(b, 8), u16_at(b, 10));
     let hl = u32_at(b, 12) as usize;
     assert!((38..=65536).contains(&hl));
     assert_eq!(crc(&b[..hl - 4]), u32_at(b, hl - 4));
-    assert_eq!(u64_at(b, 16), 0, "required features");
+    // §11: 1.0 without feature bits, or 1.1 with bit 0 (columnar frames).
+    let features = u64_at(b, 16);
+    match version {
+        (1, 0) => assert_eq!(features, 0, "required features"),
+        (1, 1) => assert_eq!(features, 1, "required features"),
+        v => panic!("version {v:?}"),
+    }
+    assert_eq!(u64_at(b, 24), 0, "optional features");
     let tool_len = u16_at(b, 32) as usize;
     assert_eq!(
         std::str::from_utf8(&b[34..34 + tool_len]).unwrap(),
@@ -78,16 +126,42 @@ fn spec_read(b: &[u8]) -> Parsed {
     while &b[pos..pos + 4] == b"PFRM" {
         let h = &b[pos..pos + 52];
         assert_eq!(crc(&h[..48]), u32_at(h, 48));
-        let (stream, seq, codec) = (u32_at(h, 4) as usize, u32_at(h, 8), h[12]);
+        let (stream, seq, codec, transform) = (u32_at(h, 4) as usize, u32_at(h, 8), h[12], h[13]);
         let (raw_len, stored_len) = (u32_at(h, 16) as usize, u32_at(h, 20) as usize);
         assert!(stored_len <= raw_len && raw_len <= 1 << 30);
         assert_eq!(seq as usize, streams[stream].len());
         let stored = &b[pos + 52..pos + 52 + stored_len];
         assert_eq!(crc(stored), u32_at(h, 40));
-        let raw = decode(codec, stored, raw_len);
+        let raw = match transform {
+            0 => decode(codec, stored, raw_len),
+            1 => {
+                assert_eq!(features & 1, 1, "transform 1 needs feature bit 0");
+                // §13: the decompressed size of a transformed frame is below raw_len.
+                let mut t = Vec::new();
+                match codec {
+                    0 => t.extend_from_slice(stored),
+                    1 => {
+                        zstd::stream::read::Decoder::new(stored)
+                            .unwrap()
+                            .take(raw_len as u64)
+                            .read_to_end(&mut t)
+                            .unwrap();
+                    }
+                    _ => {
+                        flate2::bufread::GzDecoder::new(stored)
+                            .take(raw_len as u64)
+                            .read_to_end(&mut t)
+                            .unwrap();
+                    }
+                }
+                uncolumnar(&t, raw_len)
+            }
+            t => panic!("transform {t}"),
+        };
         assert_eq!(crc(&raw), u32_at(h, 44));
-        if codec == 0 {
+        if codec == 0 && transform == 0 {
             assert_eq!(u32_at(h, 40), u32_at(h, 44));
+            assert_eq!(stored_len, raw_len);
         } else {
             assert!(stored_len < raw_len);
         }
@@ -184,5 +258,5 @@ fn golden_archives_follow_the_spec() {
         assert_eq!(spec.streams, ours_streams, "{}", path.display());
         n += 1;
     }
-    assert_eq!(n, 4);
+    assert_eq!(n, 5);
 }

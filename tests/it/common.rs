@@ -79,6 +79,7 @@ pub async fn dump_to(pg: &Cluster, db: &str, path: &Path, s: &Sweep) -> DumpSumm
         writer: WriterOptions {
             codec: s.codec,
             frame_size: s.frame_size,
+            ..WriterOptions::default()
         },
         split_bytes: s.split,
         split_chunk_bytes: s.split_chunk,
@@ -215,7 +216,11 @@ pub fn db_with(pg: &Cluster, prefix: &str, sql: &str) -> String {
 pub fn small_dump_opts(jobs: usize, frame_size: usize, codec: Codec) -> DumpOptions {
     DumpOptions {
         jobs,
-        writer: WriterOptions { codec, frame_size },
+        writer: WriterOptions {
+            codec,
+            frame_size,
+            ..WriterOptions::default()
+        },
         ..DumpOptions::default()
     }
 }

@@ -232,6 +232,7 @@ async fn parallel_dump_during_writes_is_one_instant() {
         writer: WriterOptions {
             codec: Codec::Zstd { level: 1 },
             frame_size: 16 << 10,
+            ..WriterOptions::default()
         },
         split_bytes: 256 << 10,
         split_chunk_bytes: 256 << 10,

@@ -305,3 +305,47 @@ async fn lock_wait_timeout_gives_up_on_a_locked_table() {
         .unwrap();
     pg.drop_db(&db).unwrap();
 }
+
+/// Binary COPY streams are written column by column (format 1.1, required feature bit
+/// 0); a dump with only text COPY streams stays a 1.0 archive without feature bits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_copy_frames_are_columnar() {
+    let db = source();
+    let dir = crate::common::scratch();
+    for force_text in [false, true] {
+        let path = dir.path().join(format!("columnar-{force_text}.pgdump"));
+        let mut o = opts();
+        o.force_text = force_text;
+        pgdump_core::dump(
+            &conn(db, "dump_output_columnar"),
+            &o,
+            Output::File(path.clone()),
+            pgdump_core::progress::quiet(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        let r = ArchiveReader::open(std::fs::File::open(&path).unwrap()).unwrap();
+        let columnar = r
+            .frame_entries()
+            .iter()
+            .filter_map(|e| {
+                let loc = r.frames(e.stream).iter().find(|l| l.seq == e.seq)?;
+                Some(r.read_raw_frame(loc).unwrap().transform())
+            })
+            .filter(|t| *t == pgdump_format::Transform::ColumnarCopy)
+            .count();
+        let bit = r.header().required_features & pgdump_format::FEATURE_COLUMNAR_COPY;
+        if force_text {
+            assert_eq!((columnar, bit), (0, 0), "text COPY only");
+            assert_eq!(r.header().version, pgdump_format::FORMAT_VERSION_1_0);
+        } else {
+            assert!(
+                columnar > 10,
+                "binary frames of public.big: {columnar} columnar"
+            );
+            assert_eq!(bit, pgdump_format::FEATURE_COLUMNAR_COPY);
+        }
+        r.verify_all().unwrap();
+    }
+}

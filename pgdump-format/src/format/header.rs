@@ -10,7 +10,7 @@
 //!     24     8  optional_features (u64 LE)
 //!     32     2  tool_len (u16 LE)
 //!     34     n  tool (UTF-8, tool_len bytes)
-//!   34+n     …  extension bytes of newer minor versions (none in 1.0)
+//!   34+n     …  extension bytes of newer minor versions (none in 1.0 and 1.1)
 //! hl - 4     4  CRC-32C of bytes [0, header_len - 4)
 //! ```
 //! This layout is frozen for every version, so any reader can report which
@@ -18,7 +18,8 @@
 
 use super::bytes::{Get, Put};
 use super::{
-    Decoded, FORMAT_VERSION, KNOWN_REQUIRED_FEATURES, MAGIC, MAX_HEADER_LEN, MAX_TOOL_LEN,
+    Decoded, FEATURE_COLUMNAR_COPY, FORMAT_VERSION, FORMAT_VERSION_1_0, KNOWN_REQUIRED_FEATURES,
+    MAGIC, MAX_HEADER_LEN, MAX_TOOL_LEN,
 };
 use crate::checksum::crc32c;
 use crate::error::{FormatError, FormatVersion};
@@ -44,8 +45,26 @@ pub struct HeaderInfo {
 }
 
 impl HeaderInfo {
-    /// A header for the current format version.
+    /// A header for an archive that uses no feature bit: version 1.0.
     pub fn current(tool: &str) -> Result<Self, FormatError> {
+        Self::with_features(tool, 0)
+    }
+
+    /// A header declaring the required features `required` (bits of
+    /// [`KNOWN_REQUIRED_FEATURES`]), with the smallest version that defines them: 1.0 for
+    /// none, 1.1 for [`FEATURE_COLUMNAR_COPY`]. Unknown bits are a usage error.
+    pub fn with_features(tool: &str, required: u64) -> Result<Self, FormatError> {
+        let unknown = required & !KNOWN_REQUIRED_FEATURES;
+        if unknown != 0 {
+            return Err(FormatError::Usage(format!(
+                "required feature bits {unknown:#x} are not defined"
+            )));
+        }
+        let version = if required & FEATURE_COLUMNAR_COPY != 0 {
+            FormatVersion { major: 1, minor: 1 }
+        } else {
+            FORMAT_VERSION_1_0
+        };
         if tool.len() > MAX_TOOL_LEN {
             return Err(FormatError::Limit {
                 what: "writer tool string".into(),
@@ -56,8 +75,8 @@ impl HeaderInfo {
         let header_len = u32::try_from(HEADER_MIN_LEN + tool.len())
             .map_err(|_| FormatError::Usage("tool string too long".into()))?;
         Ok(HeaderInfo {
-            version: FORMAT_VERSION,
-            required_features: 0,
+            version,
+            required_features: required,
             optional_features: 0,
             tool: tool.to_owned(),
             header_len,
@@ -221,6 +240,29 @@ mod tests {
             }
         }
         assert_eq!(HeaderInfo::decode(&bytes).unwrap(), Decoded::Complete(h));
+    }
+
+    #[test]
+    fn versions_follow_features() {
+        let h = HeaderInfo::current("t").unwrap();
+        assert_eq!((h.version, h.required_features), (FORMAT_VERSION_1_0, 0));
+        let h = HeaderInfo::with_features("t", FEATURE_COLUMNAR_COPY).unwrap();
+        assert_eq!(h.version, FormatVersion { major: 1, minor: 1 });
+        assert_eq!(h.required_features, 1);
+        h.check_supported().unwrap();
+        assert!(matches!(
+            HeaderInfo::with_features("t", 1 << 9),
+            Err(FormatError::Usage(_))
+        ));
+        let mut h = HeaderInfo::current("t").unwrap();
+        h.required_features = 1 << 1;
+        assert!(matches!(
+            h.check_supported(),
+            Err(FormatError::UnsupportedVersion {
+                unknown_features: 2,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -26,12 +26,21 @@ pub const TAG_FRAME: [u8; 4] = *b"PFRM";
 /// Tag of the index record.
 pub const TAG_INDEX: [u8; 4] = *b"PIDX";
 
-/// The format version this crate writes, and the newest it reads fully.
-pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 0 };
+/// The newest format version this crate writes and reads. The writer writes the smallest
+/// version that describes its archive: 1.0 unless a 1.1 feature is declared
+/// ([`FORMAT_VERSION_1_0`], [`FEATURE_COLUMNAR_COPY`]).
+pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 1 };
 
-/// Required-feature bits this reader implements. In 1.0 none are defined:
-/// any set bit makes the archive unreadable for this reader.
-pub const KNOWN_REQUIRED_FEATURES: u64 = 0;
+/// Version 1.0: no feature bits. What the writer writes unless asked for a 1.1 feature.
+pub const FORMAT_VERSION_1_0: FormatVersion = FormatVersion { major: 1, minor: 0 };
+
+/// Required-feature bit 0 (format 1.1): the archive may hold frames with the columnar
+/// binary COPY transform ([`crate::Transform::ColumnarCopy`], [`crate::columnar`]).
+pub const FEATURE_COLUMNAR_COPY: u64 = 1 << 0;
+
+/// Required-feature bits this reader implements; any other set bit makes an archive
+/// unreadable for this reader.
+pub const KNOWN_REQUIRED_FEATURES: u64 = FEATURE_COLUMNAR_COPY;
 
 /// Hard limit of the format on the raw (uncompressed) size of one frame. Frames
 /// are normally a few MiB; only a single row larger than the frame size (PostgreSQL

@@ -200,6 +200,89 @@ pub fn rows(seed: u64, n: usize) -> Vec<u8> {
     out
 }
 
+/// Writes an archive with the columnar feature declared; frames of the streams in
+/// `columnar` are encoded with the columnar transform (alternating the borrowed and the owned
+/// encoder), the others plainly.
+pub fn write_columnar(
+    toc: &Toc,
+    plan: &Plan,
+    codec: Codec,
+    columnar: &[StreamId],
+) -> (Vec<u8>, Summary) {
+    let mut w = ArchiveWriter::new(
+        Vec::new(),
+        toc,
+        WriterOptions {
+            codec,
+            columnar_copy: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut seqs = vec![0u32; toc.streams.len()];
+    for (k, (s, data, meta)) in plan.iter().enumerate() {
+        let seq = seqs[*s as usize];
+        seqs[*s as usize] += 1;
+        let f = if !columnar.contains(s) {
+            EncodedFrame::encode(*s, seq, data, codec, *meta).unwrap()
+        } else if k % 2 == 0 {
+            EncodedFrame::encode_columnar(*s, seq, data, codec, *meta).unwrap()
+        } else {
+            EncodedFrame::encode_owned_columnar(*s, seq, data.clone(), codec, *meta).unwrap()
+        };
+        w.write_frame(&f).unwrap();
+    }
+    let (summary, bytes) = w.finish().unwrap();
+    assert_eq!(summary.archive_bytes, bytes.len() as u64);
+    (bytes, summary)
+}
+
+/// Binary COPY types of the columns of [`binary_rows`], as `TableData::binary_types` lists them.
+pub const BINARY_TYPES: [&str; 6] = ["20", "23", "1184", "25", "2950", "17"];
+
+/// Binary COPY tuples (no header or trailer) of 6 columns: int8 id, int4 with NULLs,
+/// timestamptz, text, uuid (random), bytea (empty, short or NULL).
+pub fn binary_rows(seed: u64, n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let uuids = noise(seed.wrapping_add(77), n * 16);
+    for i in 0..n {
+        let id = seed.wrapping_mul(1_000_000).wrapping_add(i as u64);
+        out.extend_from_slice(&6i16.to_be_bytes());
+        let mut field = |v: Option<&[u8]>| match v {
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(v) => {
+                out.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                out.extend_from_slice(v);
+            }
+        };
+        field(Some(&id.to_be_bytes()));
+        field((i % 4 != 1).then_some(&((i as i32 % 1000) * 7).to_be_bytes()[..]));
+        field(Some(
+            &(820_000_000_000_000i64 + i as i64 * 1_000_017).to_be_bytes(),
+        ));
+        field(Some(format!("name-{}", i % 17).as_bytes()));
+        field(Some(&uuids[i * 16..i * 16 + 16]));
+        field(match i % 3 {
+            0 => None,
+            1 => Some(&[][..]),
+            _ => Some(&b"\x00\x01 bytes"[..]),
+        });
+    }
+    out
+}
+
+/// Makes the data of table `t` (0-based, as in [`toc_with`]) binary COPY of the columns of
+/// [`binary_rows`].
+pub fn make_binary(toc: &mut Toc, t: usize) {
+    let e = &mut toc.entries[2 + 2 * t];
+    let d = e.data.as_mut().unwrap();
+    d.format = CopyFormat::Binary;
+    d.columns = ["id", "n", "at", "name", "u", "b"]
+        .map(String::from)
+        .to_vec();
+    d.binary_types = BINARY_TYPES.map(String::from).to_vec();
+}
+
 /// All the codecs worth sweeping.
 pub const CODECS: [Codec; 5] = [
     Codec::None,
