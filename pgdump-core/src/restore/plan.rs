@@ -363,14 +363,12 @@ pub fn plan(
                 extra.push(p.data_done);
             }
         }
-        let table = toc.entries[i].meta.get("table");
-        let weight = if table.is_some_and(|t| partitioned.contains(t.as_str())) {
-            // Work on a partitioned table recurses into partitions whose data it
-            // does not know: never taken for small.
-            PARTITIONED_WEIGHT
-        } else {
-            table.and_then(|t| table_bytes.get(t)).copied().unwrap_or(0)
-        };
+        let weight = toc.entries[i]
+            .meta
+            .get("table")
+            .and_then(|t| table_bytes.get(t))
+            .copied()
+            .unwrap_or(0);
         // A foreign key to a partitioned table has per-partition constraints that
         // VALIDATE CONSTRAINT does not mark valid: add those validated.
         let refs_partitioned = toc.entries[i]
@@ -484,10 +482,6 @@ fn push_barrier(p: &mut Plan, deps: Vec<usize>, held: bool) -> usize {
 
 /// Smallest load done as TRUNCATE + COPY FREEZE in one transaction.
 const FREEZE_MIN_BYTES: u64 = 64 << 10;
-
-/// Weight of post-data work on a partitioned table (its partitions' data is
-/// not summed here).
-const PARTITIONED_WEIGHT: u64 = 1 << 30;
 
 #[cfg(test)]
 mod tests {

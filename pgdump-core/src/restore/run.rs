@@ -272,22 +272,24 @@ fn entry_sql(e: &TocEntry, opts: &RestoreOptions) -> String {
     sql
 }
 
-/// Items worth batching into one transaction: quick DDL, and the index builds and
-/// constraints of tables holding less than `SMALL_TABLE_BYTES` of data (`weight`),
-/// which take less time than their round trip and commit. FK validations and
-/// materialized view refreshes always run alone.
-fn is_light(kind: Option<Kind>, weight: u64) -> bool {
-    match kind {
-        Some(Kind::FkConstraint | Kind::RefreshMatview) => false,
-        Some(Kind::Index | Kind::Constraint | Kind::CheckConstraint | Kind::IndexAttach) => {
-            weight < SMALL_TABLE_BYTES
-        }
-        _ => true,
-    }
+/// Items worth batching into one transaction: quick DDL, not index builds, constraints
+/// or validations. (Batching the post-data items of small tables was tried: a batch
+/// holds the locks of every item until it commits, and DDL on a partitioned table
+/// takes its partitions' locks one by one, which the scheduler cannot see: deadlocks
+/// with a trigger on the parent, and a partitioned index left invalid.)
+fn is_light(kind: Option<Kind>) -> bool {
+    !matches!(
+        kind,
+        Some(
+            Kind::Index
+                | Kind::Constraint
+                | Kind::CheckConstraint
+                | Kind::FkConstraint
+                | Kind::RefreshMatview
+                | Kind::IndexAttach
+        )
+    )
 }
-
-/// Tables below this much data have their indexes and constraints batched.
-const SMALL_TABLE_BYTES: u64 = 256 << 10;
 
 const BATCH_ITEMS: usize = 64;
 const BATCH_SQL_BYTES: usize = 1 << 20;
@@ -842,17 +844,17 @@ fn take_batch(st: &mut RunState, toc: &Toc) -> Vec<usize> {
         return Vec::new();
     };
     let mut batch = vec![first];
-    let light = |kinds: &[TaskKind], t: usize, weight: u64| match &kinds[t] {
-        TaskKind::Sql { entry } => is_light(toc.entries.get(*entry).and_then(entry_kind), weight),
+    let light = |kinds: &[TaskKind], t: usize| match &kinds[t] {
+        TaskKind::Sql { entry } => is_light(toc.entries.get(*entry).and_then(entry_kind)),
         _ => false,
     };
-    if !light(&st.kinds, first, st.sched.weight(first)) {
+    if !light(&st.kinds, first) {
         return batch;
     }
     let mut bytes = 0usize;
     while batch.len() < BATCH_ITEMS && bytes < BATCH_SQL_BYTES {
         let kinds = &st.kinds;
-        match st.sched.next_where(|t, w| light(kinds, t, w)) {
+        match st.sched.next_where(|t, _| light(kinds, t)) {
             Some(t) => {
                 if let TaskKind::Sql { entry } = &st.kinds[t] {
                     bytes += toc.entries.get(*entry).map_or(0, |e| e.create.len());
@@ -866,6 +868,37 @@ fn take_batch(st: &mut RunState, toc: &Toc) -> Vec<usize> {
 }
 
 type TaskResult = std::result::Result<String, (String, CoreError)>;
+
+/// Attempts of a statement chosen as a deadlock victim.
+const DEADLOCK_ATTEMPTS: u32 = 4;
+
+/// Run `sql` (one implicit transaction), again after a short pause when the server
+/// chose it as the victim of a deadlock: DDL on a partitioned table locks its
+/// partitions one by one, which the scheduler's per-table lock model cannot see, so
+/// two parallel items can deadlock; the victim's work was rolled back whole. Inside
+/// the caller's transaction (`--single-transaction`) nothing can be retried.
+async fn exec_retrying(
+    client: &Client,
+    sql: &str,
+    in_txn: bool,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let mut attempt = 1;
+    loop {
+        match client.batch_execute(sql).await {
+            Err(e)
+                if !in_txn
+                    && attempt < DEADLOCK_ATTEMPTS
+                    && e.code()
+                        == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) =>
+            {
+                tracing::debug!("deadlock victim, attempt {attempt}: running it again");
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                attempt += 1;
+            }
+            r => return r,
+        }
+    }
+}
 
 /// Run a batch of tasks; each gets its result, or `None` when it was not run
 /// because an earlier item of the batch failed and the restore stops at the first error.
@@ -914,7 +947,7 @@ async fn execute(
                 out.push((t, None));
                 continue;
             }
-            let r = client.batch_execute(&s).await;
+            let r = exec_retrying(client, &s, in_txn).await;
             stopped = r.is_err() && run.opts.exit_on_error;
             out.push((
                 t,
@@ -940,8 +973,7 @@ async fn execute(
             if sql.trim().is_empty() {
                 Ok(o)
             } else {
-                client
-                    .batch_execute(&sql)
+                exec_retrying(client, &sql, in_txn)
                     .await
                     .map(|()| o.clone())
                     .map_err(|e| {
@@ -989,8 +1021,7 @@ async fn execute(
                 }
             });
             match sql {
-                Some(sql) => client
-                    .batch_execute(&sql)
+                Some(sql) => exec_retrying(client, &sql, in_txn)
                     .await
                     .map(|()| o.clone())
                     .map_err(|e| {
@@ -1228,23 +1259,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_tables_post_data_is_batched() {
-        assert!(is_light(Some(Kind::Table), u64::MAX));
-        assert!(is_light(None, 0));
+    fn only_light_ddl_is_batched() {
+        assert!(is_light(Some(Kind::Table)));
+        assert!(is_light(None));
         for k in [
             Kind::Index,
             Kind::Constraint,
             Kind::CheckConstraint,
             Kind::IndexAttach,
+            Kind::FkConstraint,
+            Kind::RefreshMatview,
         ] {
-            assert!(is_light(Some(k), 0), "{k:?} of an empty table");
-            assert!(is_light(Some(k), SMALL_TABLE_BYTES - 1));
-            assert!(
-                !is_light(Some(k), SMALL_TABLE_BYTES),
-                "{k:?} of a big table"
-            );
+            assert!(!is_light(Some(k)), "{k:?} runs alone");
         }
-        assert!(!is_light(Some(Kind::FkConstraint), 0));
-        assert!(!is_light(Some(Kind::RefreshMatview), 0));
     }
 }
