@@ -9,10 +9,12 @@
 //! meaningful on a machine shared with other work. Set `PGDUMP_BENCH_WALL=1` to measure wall
 //! time instead (and on systems without that file).
 
+mod common;
+
 use std::hint::black_box;
 use std::io;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use pgdump_format::{
     ArchiveReader, ArchiveWriter, Codec, EncodedFrame, FrameMeta, StreamDecl, StreamReader,
@@ -214,53 +216,6 @@ fn bench_format<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
-/// CPU time consumed by the calling thread, in nanoseconds (Linux schedstat).
-struct ThreadCpuTime;
-
-static WALL: WallTime = WallTime;
-
-fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-    fn start(&self) -> u64 {
-        thread_cpu_ns().unwrap_or(0)
-    }
-    fn end(&self, start: u64) -> u64 {
-        thread_cpu_ns().unwrap_or(0).saturating_sub(start)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        // Values are nanoseconds, like wall time.
-        WALL.formatter()
-    }
-}
-
 fn main() {
-    let wall = std::env::var_os("PGDUMP_BENCH_WALL").is_some() || thread_cpu_ns().is_none();
-    if wall {
-        eprintln!("measuring wall time");
-        let mut c = Criterion::default().configure_from_args();
-        bench_format(&mut c);
-        c.final_summary();
-    } else {
-        eprintln!("measuring CPU time of the benchmark thread (PGDUMP_BENCH_WALL=1 for wall time)");
-        let mut c = Criterion::default()
-            .with_measurement(ThreadCpuTime)
-            .configure_from_args();
-        bench_format(&mut c);
-        c.final_summary();
-    }
+    run_benches!(bench_format);
 }
