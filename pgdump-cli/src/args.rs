@@ -297,23 +297,7 @@ pub struct CompareArgs {
     pub schema_only: bool,
 }
 
-/// Parse sizes like `4MiB`, `64M`, `1g`, `4096`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(format!("invalid size unit in {s:?}")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("size {s:?} too large"))
-}
+pub use pgdump_core::options::parse_size;
 
 /// Parse durations like `10s`, `500ms`, `2min`, `1h`, or plain milliseconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

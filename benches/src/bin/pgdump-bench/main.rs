@@ -54,7 +54,7 @@ struct Cli {
     #[arg(long, default_value_t = 2_000)]
     tables: u32,
     /// Memory mode: final heap size of the big table (measured at 1/4 of it first).
-    #[arg(long, default_value = "2GB", value_parser = parse_size)]
+    #[arg(long, default_value = "2GB", value_parser = pgdump_core::options::parse_size)]
     size: u64,
     /// Runs of each tool (alternating order), reported as medians.
     #[arg(long, default_value_t = 3)]
@@ -118,21 +118,6 @@ struct Cli {
     /// Also write every measurement as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("invalid size unit in {s:?}")),
-    };
-    Ok(n * mult)
 }
 
 fn parse_setting(s: &str) -> Result<(String, String), String> {
