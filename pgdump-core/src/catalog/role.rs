@@ -59,7 +59,8 @@ const OWNERS: &[(&str, &str)] = &[
     ("pg_statistic_ext", "stxowner"),
     ("pg_largeobject_metadata", "lomowner"),
     ("pg_default_acl", "defaclrole"),
-    ("pg_user_mapping", "umuser"),
+    // the view: the catalog itself is readable by superusers only
+    ("pg_user_mappings", "umuser"),
 ];
 
 const ACLS: &[(&str, &str)] = &[
