@@ -160,10 +160,9 @@ pub fn to_columnar(raw: &[u8]) -> Option<Vec<u8>> {
     to_columnar_into(raw, &mut out).then_some(out)
 }
 
-/// Like [`to_columnar`], into `out` (cleared first, capacity reused). Returns whether the
+/// Like [`to_columnar`], into `out` (its contents replaced, capacity reused). Returns whether the
 /// transform applied; `out` is empty when it did not.
 pub fn to_columnar_into(raw: &[u8], out: &mut Vec<u8>) -> bool {
-    out.clear();
     let ok = fill(raw, out).is_some();
     if !ok {
         out.clear();
@@ -197,22 +196,35 @@ fn fill(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
     if v != total {
         return None;
     }
-    out.resize(total, 0);
+    // Every byte of `out[..total]` is written below (the header, `rows` lengths per
+    // column, and the values, which fill the rest exactly): no need to zero it first.
+    if out.len() < total {
+        out.resize(total, 0);
+    }
+    out.truncate(total);
     put(out, 0, &s.rows.to_be_bytes())?;
     put(out, 4, &s.nfields.to_be_bytes())?;
     let mut pos = 0usize;
     while pos < raw.len() {
         pos += 2; // field count, checked by shape()
         for (lp, vp) in len_pos.iter_mut().zip(val_pos.iter_mut()) {
-            let len_bytes = raw.get(pos..pos.checked_add(4)?)?;
-            put(out, *lp, len_bytes)?;
+            // Fixed-size copies: no memcpy call per field.
+            let len_bytes: [u8; 4] = raw.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
+            out.get_mut(*lp..lp.checked_add(4)?)?
+                .copy_from_slice(&len_bytes);
             *lp += 4;
             pos += 4;
-            let len = be_i32(len_bytes, 0)?;
+            let len = i32::from_be_bytes(len_bytes);
             if len > 0 {
                 let len = usize::try_from(len).ok()?;
                 let end = pos.checked_add(len)?;
-                put(out, *vp, raw.get(pos..end)?)?;
+                let src = raw.get(pos..end)?;
+                let dst = out.get_mut(*vp..vp.checked_add(len)?)?;
+                match len {
+                    4 => dst.copy_from_slice(<&[u8; 4]>::try_from(src).ok()?),
+                    8 => dst.copy_from_slice(<&[u8; 8]>::try_from(src).ok()?),
+                    _ => dst.copy_from_slice(src),
+                }
                 *vp += len;
                 pos = end;
             }
@@ -470,6 +482,24 @@ mod tests {
         assert!(out.is_empty());
         assert!(to_columnar_into(&good, &mut out));
         assert_eq!(from_columnar(&out, good.len()).unwrap(), good);
+    }
+
+    #[test]
+    fn a_reused_buffer_holds_exactly_the_new_result() {
+        // `out` is overwritten, not zeroed first: stale bytes, longer or shorter than
+        // the result, must not survive anywhere in it.
+        let small = tuples(&(0..10).map(row).collect::<Vec<_>>());
+        let big = tuples(&(0..300).map(row).collect::<Vec<_>>());
+        for (stale, raw) in [(vec![0xAA; 100_000], &small), (vec![0x55; 10], &big)] {
+            let mut out = stale;
+            assert!(to_columnar_into(raw, &mut out));
+            assert_eq!(Some(out.clone()), to_columnar(raw));
+            assert_eq!(&from_columnar(&out, raw.len()).unwrap(), raw);
+        }
+        let mut out = vec![0xAA; 100_000];
+        assert!(to_columnar_into(&big, &mut out));
+        assert!(to_columnar_into(&small, &mut out));
+        assert_eq!(Some(out), to_columnar(&small));
     }
 
     #[test]
