@@ -837,3 +837,106 @@ async fn a_terminated_backend_fails_the_client_without_hanging() {
         assert!(client.is_closed());
     }
 }
+
+// ------------------------------------------------------------------- dumps
+
+/// A dump over each way of connecting: the data connections reach the leader's
+/// server the same way (password, TLS with channel binding, a Unix socket, the
+/// second server of a list) and give the same rows, whether they carry the COPY
+/// through the tap of plaintext connections or tokio-postgres's own path (TLS).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dumps_over_every_transport() {
+    let s = setup();
+    let db = s.pg.create_db("tapdump").unwrap();
+    s.pg.execute(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY, name text, b bytea, n numeric, at timestamptz);
+         INSERT INTO t SELECT i, repeat('n' || i, i % 50), decode(md5(i::text), 'hex'),
+                i / 7.0, '2024-01-01'::timestamptz + i * interval '1 minute'
+           FROM generate_series(1, 40000) i;
+         CREATE TABLE words (w text);
+         INSERT INTO words SELECT 'w' || i FROM generate_series(1, 3000) i;
+         ALTER TABLE t OWNER TO pwuser;
+         ALTER TABLE words OWNER TO pwuser;",
+    )
+    .unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port = s.port();
+    let ca = s.cert("ca.crt");
+    let sock = s.pg.dir().display().to_string();
+    let pw = TestEnv::new().var("PGPASSWORD", PW);
+    let ways: Vec<(&str, String, TestEnv)> = vec![
+        (
+            "scram, no TLS",
+            format!("host=127.0.0.1 port={port} user=pwuser dbname={db} sslmode=disable"),
+            TestEnv::new().var("PGPASSWORD", PW),
+        ),
+        (
+            "scram over TLS with channel binding",
+            format!(
+                "host=localhost port={port} user=pwuser dbname={db} sslmode=verify-full \
+                 sslrootcert={ca} channel_binding=require"
+            ),
+            TestEnv::new().var("PGPASSWORD", PW),
+        ),
+        (
+            "sslmode=prefer (TLS)",
+            format!("host=127.0.0.1 port={port} user=postgres dbname={db}"),
+            TestEnv::new(),
+        ),
+        (
+            "sslmode=allow (plain)",
+            format!("host=127.0.0.1 port={port} user=postgres dbname={db} sslmode=allow"),
+            TestEnv::new(),
+        ),
+        (
+            "unix socket",
+            format!("host={sock} port={port} user=postgres dbname={db}"),
+            TestEnv::new(),
+        ),
+        (
+            "second server of a list",
+            format!("postgresql://postgres@127.0.0.1:{dead},127.0.0.1:{port}/{db}?sslmode=disable"),
+            pw,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut first: Option<Vec<(u64, u64)>> = None;
+    for (i, (what, conn, env)) in ways.iter().enumerate() {
+        let path = dir.path().join(format!("{i}.pgdump"));
+        let opts = pgdump_core::DumpOptions {
+            jobs: 2,
+            writer: pgdump_format::WriterOptions {
+                frame_size: 64 << 10,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let summary = pgdump_core::dump(
+            &cfg(conn, env),
+            &opts,
+            pgdump_core::Output::File(path.clone()),
+            pgdump_core::progress::quiet(),
+            pgdump_core::CancellationToken::new(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(summary.archive.rows, 43_000, "{what}");
+        let r = pgdump_format::ArchiveReader::open(std::fs::File::open(&path).unwrap()).unwrap();
+        r.verify_all().unwrap_or_else(|e| panic!("{what}: {e}"));
+        let streams: Vec<(u64, u64)> = summary
+            .archive
+            .streams
+            .iter()
+            .map(|st| (st.rows, st.content_hash))
+            .collect();
+        match &first {
+            None => first = Some(streams),
+            Some(f) => assert_eq!(&streams, f, "{what}: other rows than over {}", ways[0].0),
+        }
+    }
+}

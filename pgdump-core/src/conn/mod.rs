@@ -18,6 +18,8 @@
 mod config;
 mod conninfo;
 mod pgpass;
+mod socket;
+pub(crate) mod tap;
 mod tls;
 mod uri;
 
@@ -26,9 +28,11 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_postgres::tls::NoTls;
+use tokio_postgres::tls::{MakeTlsConnect, NoTls};
 use tokio_postgres::{AsyncMessage, Client};
 use tokio_postgres_rustls::MakeRustlsConnect;
+
+use tap::{Tap, TapHandle};
 
 use crate::error::{CoreError, DbMessage, Result};
 
@@ -57,6 +61,8 @@ enum Failure {
     Pg(tokio_postgres::Error),
     /// Connected, but the server does not fit `target_session_attrs`.
     Mismatch(&'static str),
+    /// Our own socket (of a tapped connection) could not connect.
+    Io(std::io::Error),
 }
 
 impl Failure {
@@ -64,8 +70,18 @@ impl Failure {
         match self {
             Failure::Pg(e) => DbMessage(e).to_string(),
             Failure::Mismatch(m) => (*m).to_string(),
+            Failure::Io(e) => e.to_string(),
         }
     }
+}
+
+/// How a connection's bytes travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// tokio-postgres opens the socket and reads it.
+    Managed,
+    /// We open the socket and put a [`Tap`] under tokio-postgres.
+    Tapped,
 }
 
 impl ConnConfig {
@@ -100,6 +116,14 @@ impl ConnConfig {
 /// [`CoreError::Connect`] naming the failing `host:port/db` (and the other
 /// servers tried) with the server's or the network's error as its source.
 pub async fn connect(cfg: &ConnConfig, application_name: &str) -> Result<Client> {
+    connect_routed(cfg, application_name).await.map(|(c, _)| c)
+}
+
+/// [`connect`], also saying which server of `cfg.hosts` (by index) it reached.
+pub(crate) async fn connect_routed(
+    cfg: &ConnConfig,
+    application_name: &str,
+) -> Result<(Client, usize)> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(CoreError::Internal(
             "conn::connect must run inside a tokio runtime".into(),
@@ -129,17 +153,19 @@ pub async fn connect(cfg: &ConnConfig, application_name: &str) -> Result<Client>
         for &i in &order {
             let h = &cfg.hosts[i];
             let target = cfg.target_of(h);
-            let attempt = connect_host(cfg, h, application_name, want, rustls.as_ref(), &target);
-            let res = match cfg.connect_timeout {
-                Some(t) => tokio::time::timeout(t, attempt).await.unwrap_or_else(|_| {
-                    Err(Failure::Pg(tokio_postgres::Error::__private_api_timeout()))
-                }),
-                None => attempt.await,
-            };
-            match res {
-                Ok(client) => {
+            let attempt = connect_host(
+                cfg,
+                h,
+                application_name,
+                want,
+                rustls.as_ref(),
+                &target,
+                Transport::Managed,
+            );
+            match with_timeout(cfg, attempt).await {
+                Ok((client, _)) => {
                     tracing::debug!(server = %target, "connected");
-                    return Ok(client);
+                    return Ok((client, i));
                 }
                 Err(f) => {
                     tracing::debug!(server = %target, "connection attempt failed: {}", f.message());
@@ -149,6 +175,54 @@ pub async fn connect(cfg: &ConnConfig, application_name: &str) -> Result<Client>
         }
     }
     Err(connect_error(cfg, failures))
+}
+
+/// Another connection to server `host` of `cfg` (an index of `cfg.hosts`, as
+/// [`connect_routed`] returned it), with a [`Tap`] under it for bulk COPY OUT.
+/// On a TLS connection the tap is off ([`TapHandle::usable`] is false).
+pub(crate) async fn connect_tapped(
+    cfg: &ConnConfig,
+    host: usize,
+    application_name: &str,
+) -> Result<(Client, TapHandle)> {
+    let h = cfg
+        .hosts
+        .get(host)
+        .ok_or_else(|| CoreError::Internal(format!("no server #{host} to connect to")))?;
+    let rustls = match (&h.host, cfg.tls.mode) {
+        (Host::Tcp(_), m) if m != SslMode::Disable => Some(cfg.rustls()?),
+        _ => None,
+    };
+    let target = cfg.target_of(h);
+    let attempt = connect_host(
+        cfg,
+        h,
+        application_name,
+        TargetSessionAttrs::Any,
+        rustls.as_ref(),
+        &target,
+        Transport::Tapped,
+    );
+    match with_timeout(cfg, attempt).await {
+        Ok((client, Some(tap))) => Ok((client, tap)),
+        Ok((_, None)) => Err(CoreError::Internal(
+            "a tapped connection without its tap".into(),
+        )),
+        Err(f) => Err(connect_error(cfg, vec![(target, f)])),
+    }
+}
+
+/// One connection attempt, bounded by `connect_timeout`.
+async fn with_timeout<T>(
+    cfg: &ConnConfig,
+    attempt: impl std::future::Future<Output = std::result::Result<T, Failure>>,
+) -> std::result::Result<T, Failure> {
+    match cfg.connect_timeout {
+        Some(t) => tokio::time::timeout(t, attempt)
+            .await
+            .unwrap_or_else(|_| Err(Failure::Pg(tokio_postgres::Error::__private_api_timeout()))),
+        None => attempt.await,
+    }
 }
 
 /// The error for a connect where every server failed: the last connection
@@ -165,6 +239,17 @@ fn connect_error(cfg: &ConnConfig, mut failures: Vec<(String, Failure)>) -> Core
     let mismatch = failures
         .iter()
         .any(|(_, f)| matches!(f, Failure::Mismatch(_)));
+    if let Some(i) = failures
+        .iter()
+        .rposition(|(_, f)| matches!(f, Failure::Io(_)))
+    {
+        if !failures.iter().any(|(_, f)| matches!(f, Failure::Pg(_))) && !mismatch {
+            let (target, f) = failures.remove(i);
+            if let Failure::Io(source) = f {
+                return CoreError::io(format!("could not connect to {target}"), source);
+            }
+        }
+    }
     let last_pg = failures
         .iter()
         .rposition(|(_, f)| matches!(f, Failure::Pg(_)));
@@ -272,6 +357,7 @@ fn pg_config(
 }
 
 /// One server: connect (with the sslmode dance), spawn the driver, check the role.
+#[allow(clippy::too_many_arguments)]
 async fn connect_host(
     cfg: &ConnConfig,
     h: &HostSpec,
@@ -279,11 +365,17 @@ async fn connect_host(
     want: TargetSessionAttrs,
     rustls: Option<&Arc<rustls::ClientConfig>>,
     target: &str,
-) -> std::result::Result<Client, Failure> {
+    transport: Transport,
+) -> std::result::Result<(Client, Option<TapHandle>), Failure> {
     let mut pg = pg_config(cfg, h, application_name, want);
     let mode = match (&h.host, rustls) {
         (Host::Unix(_), _) | (_, None) => SslMode::Disable,
         _ => cfg.tls.mode,
+    };
+    // The name TLS verifies (tokio-postgres's own choice for managed connections).
+    let tls_name = match &h.host {
+        Host::Tcp(name) => name.clone(),
+        Host::Unix(_) => String::new(),
     };
     let plain = |pg: &mut tokio_postgres::Config| {
         pg.ssl_mode(tokio_postgres::config::SslMode::Disable)
@@ -291,9 +383,20 @@ async fn connect_host(
         let pg = pg.clone();
         let target = target.to_string();
         async move {
-            let (client, conn) = pg.connect(NoTls).await?;
-            spawn_driver(conn, target);
-            Ok::<_, tokio_postgres::Error>(client)
+            match transport {
+                Transport::Managed => {
+                    let (client, conn) = pg.connect(NoTls).await.map_err(Failure::Pg)?;
+                    spawn_driver(conn, target);
+                    Ok((client, None))
+                }
+                Transport::Tapped => {
+                    let sock = socket::connect(cfg, h).await.map_err(Failure::Io)?;
+                    let (tap, handle) = Tap::new(sock);
+                    let (client, conn) = pg.connect_raw(tap, NoTls).await.map_err(Failure::Pg)?;
+                    spawn_driver(conn, target);
+                    Ok((client, Some(handle)))
+                }
+            }
         }
     };
     let encrypted = |pg: &mut tokio_postgres::Config, mode: tokio_postgres::config::SslMode| {
@@ -301,25 +404,42 @@ async fn connect_host(
         let pg = pg.clone();
         let target = target.to_string();
         let tls = rustls.map(|c| MakeRustlsConnect::new((**c).clone()));
+        let tls_name = tls_name.clone();
         async move {
-            let tls = tls.expect("TLS modes have a rustls configuration");
-            let (client, conn) = pg.connect(tls).await?;
-            spawn_driver(conn, target);
-            Ok::<_, tokio_postgres::Error>(client)
+            let mut tls = tls.expect("TLS modes have a rustls configuration");
+            match transport {
+                Transport::Managed => {
+                    let (client, conn) = pg.connect(tls).await.map_err(Failure::Pg)?;
+                    spawn_driver(conn, target);
+                    Ok((client, None))
+                }
+                Transport::Tapped => {
+                    let sock = socket::connect(cfg, h).await.map_err(Failure::Io)?;
+                    let (tap, handle) = Tap::new(sock);
+                    let connector = <MakeRustlsConnect as MakeTlsConnect<Tap<socket::Socket>>>::make_tls_connect(
+                        &mut tls, &tls_name,
+                    )
+                    .map_err(|e| Failure::Io(std::io::Error::other(e)))?;
+                    let (client, conn) =
+                        pg.connect_raw(tap, connector).await.map_err(Failure::Pg)?;
+                    spawn_driver(conn, target);
+                    Ok((client, Some(handle)))
+                }
+            }
         }
     };
     use tokio_postgres::config::SslMode as Pg;
     let res = match mode {
         SslMode::Disable => plain(&mut pg).await,
         SslMode::Allow => match plain(&mut pg).await {
-            Err(e) if e.as_db_error().is_some() => {
+            Err(Failure::Pg(e)) if e.as_db_error().is_some() => {
                 tracing::debug!(server = %target, "plain connection refused ({}); trying TLS", DbMessage(&e));
                 encrypted(&mut pg, Pg::Require).await
             }
             r => r,
         },
         SslMode::Prefer => match encrypted(&mut pg, Pg::Prefer).await {
-            Err(e) if tls::is_tls_failure(&e) => {
+            Err(Failure::Pg(e)) if tls::is_tls_failure(&e) => {
                 tracing::debug!(server = %target, "TLS handshake failed ({}); trying without TLS", DbMessage(&e));
                 plain(&mut pg).await
             }
@@ -329,9 +449,9 @@ async fn connect_host(
             encrypted(&mut pg, Pg::Require).await
         }
     };
-    let client = res.map_err(Failure::Pg)?;
+    let (client, tap) = res?;
     check_role(&client, want).await?;
-    Ok(client)
+    Ok((client, tap))
 }
 
 /// Checks `primary` / `standby` (read-write / read-only are checked by tokio-postgres).

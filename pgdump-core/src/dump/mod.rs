@@ -3,6 +3,7 @@
 
 mod binary_types;
 mod catalog;
+mod copy_sink;
 pub mod lock;
 pub mod output;
 pub mod plan;

@@ -20,11 +20,13 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
+use super::copy_sink::{DumpSink, RawFrameMsg, SinkError};
 use super::output::Output;
 use super::plan::{self, KeyBounds, Unit, Work};
 use super::{finish_in_snapshot, start_in_snapshot, toc};
 use crate::catalog::Oid;
-use crate::conn::{connect, ConnConfig};
+use crate::conn::tap::TapHandle;
+use crate::conn::{connect_routed, connect_tapped, ConnConfig};
 use crate::copy_data::{row_hash, Chunk, Chunker};
 use crate::error::{CoreError, QueryContext, Result};
 use crate::options::DumpOptions;
@@ -63,7 +65,7 @@ pub async fn dump(
     opts.validate()?;
     opts.writer.validate()?;
     let started = Instant::now();
-    let leader = connect(conn, TOOL_NAME).await?;
+    let (leader, route) = connect_routed(conn, TOOL_NAME).await?;
     let (version, version_text) = session::server_version(&leader).await?;
     session::setup_dump(&leader, version).await?;
     let snap = snapshot::begin_leader(
@@ -77,17 +79,26 @@ pub async fn dump(
     // Cancellation is honoured while the catalog is read too (it can take long).
     // The workers connect and import the snapshot while the leader reads the scope
     // and takes the locks; then they share the catalog queries with the leader.
+    // The data is COPYed by `jobs` workers, like pg_dump's: the leader only holds
+    // the snapshot and the locks (its connection is not tapped, see `conn::tap`).
+    let n_workers = if opts.schema_only {
+        opts.jobs.max(1) - 1
+    } else {
+        opts.jobs.max(1)
+    };
     let (cat, bounds, workers) = tokio::select! {
         _ = cancel.cancelled() => return Err(CoreError::Cancelled),
         r = async {
             let (start, workers) = tokio::join!(
                 start_in_snapshot(&leader, version, opts),
-                connect_workers(conn, &snap, opts.jobs.max(1) - 1),
+                connect_workers(conn, route, &snap, n_workers),
             );
             let (start, workers) = (start?, workers?);
             tracing::debug!(elapsed = ?started.elapsed(), "scope read and tables locked");
+            let (clients, taps): (Vec<Client>, Vec<TapHandle>) = workers.into_iter().unzip();
             let cat =
-                finish_in_snapshot(&leader, &workers, version, version_text.clone(), start).await?;
+                finish_in_snapshot(&leader, &clients, version, version_text.clone(), start).await?;
+            let workers: Vec<(Client, TapHandle)> = clients.into_iter().zip(taps).collect();
             let bounds = key_bounds(&leader, &cat.graph, opts, version).await?;
             Ok::<_, CoreError>((cat, bounds, workers))
         } => r?,
@@ -206,20 +217,20 @@ async fn key_bounds(
     Ok(bounds)
 }
 
-type RawFrameMsg = (StreamId, u32, Chunk);
-
-/// Worker connections: set up, inside the leader's snapshot.
+/// Worker connections to the leader's server (`route`), set up inside the
+/// leader's snapshot, each with its tap.
 async fn connect_workers(
     conn: &ConnConfig,
+    route: usize,
     snap: &LeaderSnapshot,
     n: usize,
-) -> Result<Vec<Client>> {
+) -> Result<Vec<(Client, TapHandle)>> {
     futures::future::try_join_all((0..n).map(|_| async {
-        let c = connect(conn, TOOL_NAME).await?;
+        let (c, tap) = connect_tapped(conn, route, TOOL_NAME).await?;
         let (version, _) = session::server_version(&c).await?;
         session::setup_dump(&c, version).await?;
         snapshot::import(&c, snap).await?;
-        Ok::<_, CoreError>(c)
+        Ok::<_, CoreError>((c, tap))
     }))
     .await
 }
@@ -228,7 +239,7 @@ async fn connect_workers(
 #[allow(clippy::too_many_arguments)]
 async fn run_units(
     leader: Client,
-    workers: Vec<Client>,
+    workers: Vec<(Client, TapHandle)>,
     units: Vec<Unit>,
     opts: &DumpOptions,
     frame_tx: std::sync::mpsc::SyncSender<EncodedFrame>,
@@ -249,14 +260,23 @@ async fn run_units(
     let jobs = opts.jobs.max(1).min(units.len().max(1));
     let stop = cancel.child_token();
 
-    // Connections beyond one per unit are closed (their read-only transaction ends).
-    let mut clients = vec![(leader, true)];
-    clients.extend(workers.into_iter().take(jobs - 1).map(|c| (c, false)));
+    // The workers COPY (the leader only when there are none); connections beyond
+    // one per unit are closed (their read-only transaction ends).
+    let mut leader_slot = None;
+    let clients: Vec<(Client, Option<TapHandle>, bool)> = if workers.is_empty() {
+        vec![(leader, None, true)]
+    } else {
+        leader_slot = Some(leader);
+        workers
+            .into_iter()
+            .take(jobs)
+            .map(|(c, tap)| (c, Some(tap), false))
+            .collect()
+    };
 
     tracing::debug!(connections = clients.len(), "dump workers connected");
     let mut set = tokio::task::JoinSet::new();
-    let mut leader_slot = None;
-    for (i, (client, is_leader)) in clients.into_iter().enumerate() {
+    for (i, (client, tap, is_leader)) in clients.into_iter().enumerate() {
         let (raw_tx, raw_rx) = mpsc::channel::<RawFrameMsg>(2);
         let codec = opts.writer.codec;
         let columnar = columnar.clone();
@@ -272,6 +292,7 @@ async fn run_units(
             observer: observer.clone(),
             stop: stop.clone(),
             is_leader,
+            tap,
         };
         set.spawn(async move {
             let res = worker(&client, &ctx, &raw_tx).await;
@@ -329,6 +350,8 @@ struct WorkerCtx {
     observer: SharedObserver,
     stop: CancellationToken,
     is_leader: bool,
+    /// The connection's tap, when it has one (see `conn::tap`).
+    tap: Option<TapHandle>,
 }
 
 impl WorkerCtx {
@@ -389,10 +412,29 @@ async fn send_chunk(
     Ok(())
 }
 
-/// COPY one unit out, after `lock` (a worker's `LOCK TABLE ... NOWAIT`). The lock
-/// and the COPY are pipelined: both are sent before either answer is awaited, which
-/// saves a round trip per table (the COPY fails in the aborted transaction if the
-/// lock does, and the lock's error is the one reported).
+/// Sends `lock` (a worker's `LOCK TABLE ... NOWAIT`) and the COPY, pipelined:
+/// both are sent before either answer is awaited, which saves a round trip per
+/// table (the COPY fails in the aborted transaction if the lock does, and the
+/// lock's error is the one reported).
+async fn start_copy(
+    client: &Client,
+    unit: &Unit,
+    lock: Option<&str>,
+    sql: &str,
+) -> Result<tokio_postgres::CopyOutStream> {
+    match lock {
+        Some(lock) => {
+            let (locked, stream) = futures::join!(client.batch_execute(lock), client.copy_out(sql));
+            locked.context(|| format!("locking {}", unit.label))?;
+            stream
+        }
+        None => client.copy_out(sql).await,
+    }
+    .context(|| format!("COPY {}", unit.label))
+}
+
+/// COPY one unit out, after `lock`: through the connection's tap when it has a
+/// usable one, else message by message through tokio-postgres.
 async fn copy_unit(
     client: &Client,
     ctx: &WorkerCtx,
@@ -402,15 +444,10 @@ async fn copy_unit(
     format: CopyFormat,
     raw_tx: &mpsc::Sender<RawFrameMsg>,
 ) -> Result<(u64, u64)> {
-    let stream = match lock {
-        Some(lock) => {
-            let (locked, stream) = futures::join!(client.batch_execute(lock), client.copy_out(sql));
-            locked.context(|| format!("locking {}", unit.label))?;
-            stream
-        }
-        None => client.copy_out(sql).await,
+    if let Some(tap) = ctx.tap.as_ref().filter(|t| t.usable()) {
+        return copy_unit_tapped(client, ctx, tap, unit, lock, sql, format, raw_tx).await;
     }
-    .context(|| format!("COPY {}", unit.label))?;
+    let stream = start_copy(client, unit, lock, sql).await?;
     futures::pin_mut!(stream);
     // One cancellation future for the whole COPY (the server sends a message per
     // row: registering a new waiter per row cost a tenth of the client's CPU).
@@ -444,6 +481,91 @@ async fn copy_unit(
         object: unit.label.clone(),
         detail: e.to_string(),
     })? {
+        rows += chunk.rows;
+        bytes += chunk.data.len() as u64;
+        send_chunk(ctx, raw_tx, unit.stream, &mut seq, chunk).await?;
+    }
+    Ok((rows, bytes))
+}
+
+/// COPY one unit out through the connection's tap: the rows go from the
+/// connection's read buffer to a [`DumpSink`] (frames to the encoder) and
+/// tokio-postgres sees a COPY without rows; the last partial frame is sent here.
+#[allow(clippy::too_many_arguments)]
+async fn copy_unit_tapped(
+    client: &Client,
+    ctx: &WorkerCtx,
+    tap: &TapHandle,
+    unit: &Unit,
+    lock: Option<&str>,
+    sql: &str,
+    format: CopyFormat,
+    raw_tx: &mpsc::Sender<RawFrameMsg>,
+) -> Result<(u64, u64)> {
+    let sink = DumpSink::new(
+        format,
+        ctx.frame_size,
+        unit.stream,
+        raw_tx.clone(),
+        ctx.observer.clone(),
+    );
+    if !tap.arm(Box::new(sink)) {
+        return Err(CoreError::Internal(format!(
+            "COPY {}: the connection's tap is not ready",
+            unit.label
+        )));
+    }
+    let copied = async {
+        let stream = start_copy(client, unit, lock, sql).await?;
+        futures::pin_mut!(stream);
+        let cancelled = ctx.stop.cancelled();
+        futures::pin_mut!(cancelled);
+        // The rows go to the sink: the stream only ends (or fails).
+        let next = tokio::select! {
+            biased;
+            n = stream.next() => n,
+            () = &mut cancelled => return Err(CoreError::Cancelled),
+        };
+        match next {
+            None => Ok(()),
+            Some(Err(e)) => Err(CoreError::query(format!("COPY {}", unit.label), e)),
+            Some(Ok(_)) => Err(CoreError::Internal(format!(
+                "COPY {}: rows went past the connection's tap",
+                unit.label
+            ))),
+        }
+    }
+    .await;
+    let taken = tap.take();
+    copied?;
+    let taken = taken.filter(|t| t.finished).ok_or_else(|| {
+        CoreError::Internal(format!(
+            "COPY {}: the tap did not see the COPY end",
+            unit.label
+        ))
+    })?;
+    let sink = taken
+        .sink
+        .downcast::<DumpSink>()
+        .map_err(|_| CoreError::Internal("a tap returned a foreign sink".into()))?;
+    match &sink.error {
+        Some(SinkError::Data(detail)) => {
+            return Err(CoreError::Data {
+                object: unit.label.clone(),
+                detail: detail.clone(),
+            })
+        }
+        Some(SinkError::Closed) => {
+            return Err(CoreError::Internal("archive encoder stopped".into()))
+        }
+        None => {}
+    }
+    let (mut rows, mut bytes, mut seq) = (sink.rows, sink.bytes, sink.seq);
+    let last = sink.into_chunker().finish().map_err(|e| CoreError::Data {
+        object: unit.label.clone(),
+        detail: e.to_string(),
+    })?;
+    if let Some(chunk) = last {
         rows += chunk.rows;
         bytes += chunk.data.len() as u64;
         send_chunk(ctx, raw_tx, unit.stream, &mut seq, chunk).await?;
