@@ -105,6 +105,12 @@ struct Cli {
     /// `many` restores comparable.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     settle: u64,
+    /// Directory for the throwaway server's data directory (default: the harness's,
+    /// /tmp/pgdump-test-clusters). A tmpfs such as /dev/shm takes the filesystem's
+    /// state out of the `many` restores: creating thousands of files costs the same
+    /// there run after run (on ext4 it depends on what was dropped just before).
+    #[arg(long, value_name = "DIR")]
+    cluster_dir: Option<PathBuf>,
     /// Memory mode: also run pg_dump -Fd -jN -Z1 and pg_restore -jN.
     #[arg(long)]
     reference: bool,
@@ -272,6 +278,10 @@ fn run(cli: &Cli) -> Result<bool> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    if let Some(dir) = &cli.cluster_dir {
+        // read by the harness when it creates the cluster directory
+        std::env::set_var("PGDUMP_TEST_CLUSTERS_DIR", dir);
+    }
     let cluster = Cluster::start_with_settings(cli.major, &settings_ref)?;
     let probe = ServerProbe::new(&cluster.data_dir())?;
     let version = cluster.query_value("postgres", "SELECT version()")?;
