@@ -60,11 +60,47 @@ pub enum CopyDataError {
     AfterTrailer,
 }
 
+/// Frame buffers handed back once encoded, for chunkers to fill again: a dump then
+/// allocates a few frames' worth of buffers instead of a fresh one per frame (each a
+/// new mapping that the kernel zeroes and faults in page by page, then unmaps).
+#[derive(Debug, Clone)]
+pub struct BufPool {
+    bufs: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    max: usize,
+}
+
+impl BufPool {
+    /// A pool keeping at most `max` buffers.
+    pub fn new(max: usize) -> Self {
+        BufPool {
+            bufs: Default::default(),
+            max,
+        }
+    }
+
+    /// An empty buffer: a pooled one, or a new one of `capacity`.
+    pub fn get(&self, capacity: usize) -> Vec<u8> {
+        let pooled = self.bufs.lock().ok().and_then(|mut b| b.pop());
+        pooled.unwrap_or_else(|| Vec::with_capacity(capacity))
+    }
+
+    /// Hands `buf` back (dropped when the pool is full).
+    pub fn put(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        if let Ok(mut b) = self.bufs.lock() {
+            if b.len() < self.max {
+                b.push(buf);
+            }
+        }
+    }
+}
+
 /// Cuts a COPY stream (as received, in any pieces) into frames of whole rows.
 #[derive(Debug)]
 pub struct Chunker {
     format: CopyFormat,
     frame_size: usize,
+    pool: Option<BufPool>,
     cur: Chunk,
     pending: Vec<u8>,
     header_done: bool,
@@ -86,6 +122,7 @@ impl Chunker {
         Chunker {
             format,
             frame_size: frame_size.max(1),
+            pool: None,
             cur: Chunk {
                 data: Vec::with_capacity(frame_size.min(64 << 20)),
                 ..Chunk::default()
@@ -93,6 +130,22 @@ impl Chunker {
             pending: Vec::new(),
             header_done: !(header && format == CopyFormat::Binary),
             done: false,
+        }
+    }
+
+    /// Takes the buffers of its frames from `pool`.
+    pub fn with_pool(mut self, pool: BufPool) -> Self {
+        self.cur.data = pool.get(self.frame_size.min(64 << 20));
+        self.pool = Some(pool);
+        self
+    }
+
+    /// An empty buffer for the next frame.
+    fn fresh(&self) -> Vec<u8> {
+        let cap = self.frame_size.min(64 << 20);
+        match &self.pool {
+            Some(p) => p.get(cap),
+            None => Vec::with_capacity(cap),
         }
     }
 
@@ -176,10 +229,11 @@ impl Chunker {
             self.cur.hash = self.cur.hash.wrapping_add(row_hash(row));
             pos += row_len;
             if self.cur.data.len() >= self.frame_size {
+                let data = self.fresh();
                 out.push(std::mem::replace(
                     &mut self.cur,
                     Chunk {
-                        data: Vec::with_capacity(self.frame_size.min(64 << 20)),
+                        data,
                         ..Chunk::default()
                     },
                 ));
@@ -262,6 +316,31 @@ pub fn for_each_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pool_hands_back_its_buffers_and_changes_no_frame() {
+        let rows: Vec<u8> = (0..2000)
+            .flat_map(|i| format!("{i}\trow {i}\n").into_bytes())
+            .collect();
+        let plain = run(CopyFormat::Text, 1000, &[&rows]).unwrap();
+        let pool = BufPool::new(2);
+        let mut c = Chunker::new(CopyFormat::Text, 1000).with_pool(pool.clone());
+        let mut out = Vec::new();
+        for piece in rows.chunks(777) {
+            c.push(piece, &mut out).unwrap();
+            // the encoder's side: frames done with go back
+            for chunk in std::mem::take(&mut out) {
+                pool.put(chunk.data.clone());
+                out.push(chunk);
+            }
+        }
+        let pooled: Vec<Chunk> = out.into_iter().chain(c.finish().unwrap()).collect();
+        assert_eq!(pooled, plain);
+        // at most `max` buffers kept, each handed out empty
+        assert_eq!(pool.bufs.lock().unwrap().len(), 2);
+        let b = pool.get(10);
+        assert!(b.is_empty() && b.capacity() >= 1000);
+    }
 
     fn run(
         format: CopyFormat,

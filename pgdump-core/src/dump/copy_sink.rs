@@ -11,7 +11,7 @@ use pgdump_format::{CopyFormat, StreamId};
 use tokio_util::sync::PollSender;
 
 use crate::conn::tap::CopyOutSink;
-use crate::copy_data::{Chunk, Chunker};
+use crate::copy_data::{BufPool, Chunk, Chunker};
 use crate::progress::{Event, SharedObserver};
 
 /// A frame's rows on their way to the encoder: stream, sequence number, rows.
@@ -51,9 +51,10 @@ impl DumpSink {
         stream: StreamId,
         tx: tokio::sync::mpsc::Sender<RawFrameMsg>,
         observer: SharedObserver,
+        pool: BufPool,
     ) -> Self {
         DumpSink {
-            chunker: Chunker::new(format, frame_size),
+            chunker: Chunker::new(format, frame_size).with_pool(pool),
             ready: Vec::new(),
             queue: VecDeque::new(),
             tx: PollSender::new(tx),

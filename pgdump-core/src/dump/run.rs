@@ -27,7 +27,7 @@ use super::{finish_in_snapshot, start_in_snapshot, toc};
 use crate::catalog::Oid;
 use crate::conn::tap::TapHandle;
 use crate::conn::{connect_routed, connect_tapped, ConnConfig};
-use crate::copy_data::{row_hash, Chunk, Chunker};
+use crate::copy_data::{row_hash, BufPool, Chunk, Chunker};
 use crate::error::{CoreError, QueryContext, Result};
 use crate::options::DumpOptions;
 use crate::progress::{Event, SharedObserver};
@@ -275,15 +275,18 @@ async fn run_units(
     };
 
     tracing::debug!(connections = clients.len(), "dump workers connected");
+    // Frame buffers go round: chunker, encoder, back (as many as can be in flight).
+    let pool = BufPool::new(clients.len() * 3 + 2);
     let mut set = tokio::task::JoinSet::new();
     for (i, (client, tap, is_leader)) in clients.into_iter().enumerate() {
         let (raw_tx, raw_rx) = mpsc::channel::<RawFrameMsg>(2);
         let codec = opts.writer.codec;
         let columnar = columnar.clone();
         let ftx = frame_tx.clone();
+        let enc_pool = pool.clone();
         let encoder = std::thread::Builder::new()
             .name(format!("pgdump-encode-{i}"))
-            .spawn(move || encode_loop(raw_rx, ftx, codec, &columnar))
+            .spawn(move || encode_loop(raw_rx, ftx, codec, &columnar, &enc_pool))
             .map_err(|e| CoreError::io("starting an encoder thread", e))?;
         let ctx = WorkerCtx {
             units: units.clone(),
@@ -293,6 +296,7 @@ async fn run_units(
             stop: stop.clone(),
             is_leader,
             tap,
+            pool: pool.clone(),
         };
         set.spawn(async move {
             let res = worker(&client, &ctx, &raw_tx).await;
@@ -352,6 +356,8 @@ struct WorkerCtx {
     is_leader: bool,
     /// The connection's tap, when it has one (see `conn::tap`).
     tap: Option<TapHandle>,
+    /// Frame buffers.
+    pool: BufPool,
 }
 
 impl WorkerCtx {
@@ -453,7 +459,7 @@ async fn copy_unit(
     // row: registering a new waiter per row cost a tenth of the client's CPU).
     let cancelled = ctx.stop.cancelled();
     futures::pin_mut!(cancelled);
-    let mut chunker = Chunker::new(format, ctx.frame_size);
+    let mut chunker = Chunker::new(format, ctx.frame_size).with_pool(ctx.pool.clone());
     let mut ready = Vec::new();
     let mut seq = 0u32;
     let (mut rows, mut bytes) = (0u64, 0u64);
@@ -508,6 +514,7 @@ async fn copy_unit_tapped(
         unit.stream,
         raw_tx.clone(),
         ctx.observer.clone(),
+        ctx.pool.clone(),
     );
     if !tap.arm(Box::new(sink)) {
         return Err(CoreError::Internal(format!(
@@ -642,17 +649,31 @@ fn encode_loop(
     tx: std::sync::mpsc::SyncSender<EncodedFrame>,
     codec: pgdump_format::Codec,
     columnar: &[bool],
+    pool: &BufPool,
 ) -> Result<()> {
     let mut enc = FrameEncoder::new();
+    // Uncompressed frames keep their buffer as the stored payload; compressed ones
+    // are encoded from a borrowed buffer that then goes back to the pool.
+    let recycle = !matches!(codec, pgdump_format::Codec::None);
     while let Some((stream, seq, chunk)) = rx.blocking_recv() {
         let meta = FrameMeta {
             rows: chunk.rows,
             content_hash: chunk.hash,
         };
-        let frame = if columnar.get(stream as usize).copied().unwrap_or(false) {
-            enc.encode_owned_columnar(stream, seq, chunk.data, codec, meta)?
+        let columnar = columnar.get(stream as usize).copied().unwrap_or(false);
+        let data = chunk.data;
+        let frame = if recycle {
+            let frame = if columnar {
+                enc.encode_columnar(stream, seq, &data, codec, meta)?
+            } else {
+                enc.encode(stream, seq, &data, codec, meta)?
+            };
+            pool.put(data);
+            frame
+        } else if columnar {
+            enc.encode_owned_columnar(stream, seq, data, codec, meta)?
         } else {
-            enc.encode_owned(stream, seq, chunk.data, codec, meta)?
+            enc.encode_owned(stream, seq, data, codec, meta)?
         };
         if tx.send(frame).is_err() {
             // The writer stopped; its own error is reported.
