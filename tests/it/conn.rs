@@ -940,3 +940,58 @@ async fn dumps_over_every_transport() {
         }
     }
 }
+
+/// With -j 1 the dump's data connection is one more than pg_dump needs: a role
+/// limited to one connection still gets its dump (the leader copies the data), and
+/// with -j 2 it gets a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_limited_to_one_connection_still_dumps_with_one_job() {
+    let s = setup();
+    let db = s.pg.create_db("onelimit").unwrap();
+    s.pg.execute(
+        "postgres",
+        "DO $$BEGIN CREATE ROLE one_conn LOGIN CONNECTION LIMIT 1; \
+         EXCEPTION WHEN duplicate_object THEN NULL; END$$",
+    )
+    .unwrap();
+    s.pg.execute(
+        &db,
+        "CREATE TABLE t AS SELECT i, 'row ' || i AS s FROM generate_series(1, 5000) i;
+         ALTER TABLE t OWNER TO one_conn;",
+    )
+    .unwrap();
+    let c = cfg(
+        &format!(
+            "host=127.0.0.1 port={} user=one_conn dbname={db} sslmode=disable",
+            s.port()
+        ),
+        &TestEnv::new(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dump = |jobs: usize| {
+        let c = c.clone();
+        let path = dir.path().join(format!("j{jobs}.pgdump"));
+        async move {
+            let opts = pgdump_core::DumpOptions {
+                jobs,
+                ..Default::default()
+            };
+            pgdump_core::dump(
+                &c,
+                &opts,
+                pgdump_core::Output::File(path),
+                pgdump_core::progress::quiet(),
+                pgdump_core::CancellationToken::new(),
+            )
+            .await
+        }
+    };
+    let one = dump(1).await.unwrap();
+    assert_eq!(one.archive.rows, 5000);
+    let e = dump(2).await.unwrap_err();
+    assert!(
+        error_text(&e).contains("too many connections"),
+        "{}",
+        error_text(&e)
+    );
+}

@@ -93,6 +93,16 @@ pub async fn dump(
                 start_in_snapshot(&leader, version, opts),
                 connect_workers(conn, route, &snap, n_workers),
             );
+            // With -j 1 the data connection is an extra (pg_dump uses one connection):
+            // when the server or the role's CONNECTION LIMIT refuses it, the leader
+            // copies the data itself, through tokio-postgres.
+            let workers = match workers {
+                Err(e) if opts.jobs <= 1 => {
+                    tracing::info!("no data connection ({e}); the leader copies the data");
+                    Ok(Vec::new())
+                }
+                w => w,
+            };
             let (start, workers) = (start?, workers?);
             tracing::debug!(elapsed = ?started.elapsed(), "scope read and tables locked");
             let (clients, taps): (Vec<Client>, Vec<TapHandle>) = workers.into_iter().unzip();
