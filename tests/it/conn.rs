@@ -899,6 +899,11 @@ async fn dumps_over_every_transport() {
             TestEnv::new(),
         ),
         (
+            "target_session_attrs=read-write",
+            format!("postgresql://postgres@127.0.0.1:{port}/{db}?target_session_attrs=read-write"),
+            TestEnv::new(),
+        ),
+        (
             "second server of a list",
             format!("postgresql://postgres@127.0.0.1:{dead},127.0.0.1:{port}/{db}?sslmode=disable"),
             pw,
@@ -941,9 +946,8 @@ async fn dumps_over_every_transport() {
     }
 }
 
-/// With -j 1 the dump's data connection is one more than pg_dump needs: a role
-/// limited to one connection still gets its dump (the leader copies the data), and
-/// with -j 2 it gets a clear error.
+/// A dump needs as many connections as jobs (the leader copies too): a role limited
+/// to one connection gets its dump with -j 1, and a clear error with -j 2.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_limited_to_one_connection_still_dumps_with_one_job() {
     let s = setup();

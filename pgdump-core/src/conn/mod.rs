@@ -116,14 +116,31 @@ impl ConnConfig {
 /// [`CoreError::Connect`] naming the failing `host:port/db` (and the other
 /// servers tried) with the server's or the network's error as its source.
 pub async fn connect(cfg: &ConnConfig, application_name: &str) -> Result<Client> {
-    connect_routed(cfg, application_name).await.map(|(c, _)| c)
+    connect_via(cfg, application_name, Transport::Managed)
+        .await
+        .map(|(c, _, _)| c)
 }
 
-/// [`connect`], also saying which server of `cfg.hosts` (by index) it reached.
+/// [`connect`] with a [`Tap`] under the connection (for bulk COPY OUT; off on
+/// TLS, see [`TapHandle::usable`]), also saying which server of `cfg.hosts` (by
+/// index) it reached, for [`connect_tapped`] to open more connections to it.
 pub(crate) async fn connect_routed(
     cfg: &ConnConfig,
     application_name: &str,
-) -> Result<(Client, usize)> {
+) -> Result<(Client, usize, TapHandle)> {
+    match connect_via(cfg, application_name, Transport::Tapped).await? {
+        (client, i, Some(tap)) => Ok((client, i, tap)),
+        _ => Err(CoreError::Internal(
+            "a tapped connection without its tap".into(),
+        )),
+    }
+}
+
+async fn connect_via(
+    cfg: &ConnConfig,
+    application_name: &str,
+    transport: Transport,
+) -> Result<(Client, usize, Option<TapHandle>)> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(CoreError::Internal(
             "conn::connect must run inside a tokio runtime".into(),
@@ -160,12 +177,12 @@ pub(crate) async fn connect_routed(
                 want,
                 rustls.as_ref(),
                 &target,
-                Transport::Managed,
+                transport,
             );
             match with_timeout(cfg, attempt).await {
-                Ok((client, _)) => {
+                Ok((client, tap)) => {
                     tracing::debug!(server = %target, "connected");
-                    return Ok((client, i));
+                    return Ok((client, i, tap));
                 }
                 Err(f) => {
                     tracing::debug!(server = %target, "connection attempt failed: {}", f.message());
@@ -450,35 +467,45 @@ async fn connect_host(
         }
     };
     let (client, tap) = res?;
-    check_role(&client, want).await?;
+    check_role(&client, want, transport).await?;
     Ok((client, tap))
 }
 
-/// Checks `primary` / `standby` (read-write / read-only are checked by tokio-postgres).
-async fn check_role(client: &Client, want: TargetSessionAttrs) -> std::result::Result<(), Failure> {
-    if !matches!(
-        want,
-        TargetSessionAttrs::Primary | TargetSessionAttrs::Standby
-    ) {
-        return Ok(());
-    }
-    let msgs = client
-        .simple_query("SELECT pg_catalog.pg_is_in_recovery()")
-        .await
-        .map_err(Failure::Pg)?;
-    let in_recovery = msgs.iter().any(|m| match m {
-        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some("t"),
+/// Checks `primary` / `standby`, and `read-write` / `read-only` where tokio-postgres
+/// does not (connections it did not open the socket of).
+async fn check_role(
+    client: &Client,
+    want: TargetSessionAttrs,
+    transport: Transport,
+) -> std::result::Result<(), Failure> {
+    let (sql, refuse) = match (want, transport) {
+        (TargetSessionAttrs::Primary, _) => (
+            "SELECT pg_catalog.pg_is_in_recovery()::text",
+            ("true", "server is in hot standby mode"),
+        ),
+        (TargetSessionAttrs::Standby, _) => (
+            "SELECT pg_catalog.pg_is_in_recovery()::text",
+            ("false", "server is not in hot standby mode"),
+        ),
+        (TargetSessionAttrs::ReadWrite, Transport::Tapped) => (
+            "SHOW transaction_read_only",
+            ("on", "database does not allow writes"),
+        ),
+        (TargetSessionAttrs::ReadOnly, Transport::Tapped) => (
+            "SHOW transaction_read_only",
+            ("off", "database is not read only"),
+        ),
+        _ => return Ok(()),
+    };
+    let msgs = client.simple_query(sql).await.map_err(Failure::Pg)?;
+    let refused = msgs.iter().any(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some(refuse.0),
         _ => false,
     });
-    match (want, in_recovery) {
-        (TargetSessionAttrs::Primary, true) => {
-            Err(Failure::Mismatch("server is in hot standby mode"))
-        }
-        (TargetSessionAttrs::Standby, false) => {
-            Err(Failure::Mismatch("server is not in hot standby mode"))
-        }
-        _ => Ok(()),
+    if refused {
+        return Err(Failure::Mismatch(refuse.1));
     }
+    Ok(())
 }
 
 /// Runs the connection driver on its own task, logging notices and its end.

@@ -65,7 +65,7 @@ pub async fn dump(
     opts.validate()?;
     opts.writer.validate()?;
     let started = Instant::now();
-    let (leader, route) = connect_routed(conn, TOOL_NAME).await?;
+    let (leader, route, leader_tap) = connect_routed(conn, TOOL_NAME).await?;
     let (version, version_text) = session::server_version(&leader).await?;
     session::setup_dump(&leader, version).await?;
     let snap = snapshot::begin_leader(
@@ -79,13 +79,7 @@ pub async fn dump(
     // Cancellation is honoured while the catalog is read too (it can take long).
     // The workers connect and import the snapshot while the leader reads the scope
     // and takes the locks; then they share the catalog queries with the leader.
-    // The data is COPYed by `jobs` workers, like pg_dump's: the leader only holds
-    // the snapshot and the locks (its connection is not tapped, see `conn::tap`).
-    let n_workers = if opts.schema_only {
-        opts.jobs.max(1) - 1
-    } else {
-        opts.jobs.max(1)
-    };
+    let n_workers = opts.jobs.max(1) - 1;
     let (cat, bounds, workers) = tokio::select! {
         _ = cancel.cancelled() => return Err(CoreError::Cancelled),
         r = async {
@@ -93,16 +87,6 @@ pub async fn dump(
                 start_in_snapshot(&leader, version, opts),
                 connect_workers(conn, route, &snap, n_workers),
             );
-            // With -j 1 the data connection is an extra (pg_dump uses one connection):
-            // when the server or the role's CONNECTION LIMIT refuses it, the leader
-            // copies the data itself, through tokio-postgres.
-            let workers = match workers {
-                Err(e) if opts.jobs <= 1 => {
-                    tracing::info!("no data connection ({e}); the leader copies the data");
-                    Ok(Vec::new())
-                }
-                w => w,
-            };
             let (start, workers) = (start?, workers?);
             tracing::debug!(elapsed = ?started.elapsed(), "scope read and tables locked");
             let (clients, taps): (Vec<Client>, Vec<TapHandle>) = workers.into_iter().unzip();
@@ -166,7 +150,7 @@ pub async fn dump(
 
     observer.event(&Event::Phase { name: "data" });
     let data_res = run_units(
-        leader,
+        (leader, leader_tap),
         workers,
         units,
         opts,
@@ -248,7 +232,7 @@ async fn connect_workers(
 /// Run every unit on the leader and the workers (at most one connection per unit).
 #[allow(clippy::too_many_arguments)]
 async fn run_units(
-    leader: Client,
+    leader: (Client, TapHandle),
     workers: Vec<(Client, TapHandle)>,
     units: Vec<Unit>,
     opts: &DumpOptions,
@@ -270,19 +254,15 @@ async fn run_units(
     let jobs = opts.jobs.max(1).min(units.len().max(1));
     let stop = cancel.child_token();
 
-    // The workers COPY (the leader only when there are none); connections beyond
-    // one per unit are closed (their read-only transaction ends).
-    let mut leader_slot = None;
-    let clients: Vec<(Client, Option<TapHandle>, bool)> = if workers.is_empty() {
-        vec![(leader, None, true)]
-    } else {
-        leader_slot = Some(leader);
+    // Connections beyond one per unit are closed (their read-only transaction ends).
+    let mut clients = vec![(leader.0, Some(leader.1), true)];
+    clients.extend(
         workers
             .into_iter()
-            .take(jobs)
-            .map(|(c, tap)| (c, Some(tap), false))
-            .collect()
-    };
+            .take(jobs - 1)
+            .map(|(c, tap)| (c, Some(tap), false)),
+    );
+    let mut leader_slot = None;
 
     tracing::debug!(connections = clients.len(), "dump workers connected");
     // Frame buffers go round: chunker, encoder, back (as many as can be in flight).
