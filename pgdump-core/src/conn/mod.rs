@@ -406,13 +406,7 @@ async fn connect_host(
                     spawn_driver(conn, target);
                     Ok((client, None))
                 }
-                Transport::Tapped => {
-                    let sock = socket::connect(cfg, h).await.map_err(Failure::Io)?;
-                    let (tap, handle) = Tap::new(sock);
-                    let (client, conn) = pg.connect_raw(tap, NoTls).await.map_err(Failure::Pg)?;
-                    spawn_driver(conn, target);
-                    Ok((client, Some(handle)))
-                }
+                Transport::Tapped => open_tapped(&pg, cfg, h, target, NoTls).await,
             }
         }
     };
@@ -431,16 +425,11 @@ async fn connect_host(
                     Ok((client, None))
                 }
                 Transport::Tapped => {
-                    let sock = socket::connect(cfg, h).await.map_err(Failure::Io)?;
-                    let (tap, handle) = Tap::new(sock);
                     let connector = <MakeRustlsConnect as MakeTlsConnect<Tap<socket::Socket>>>::make_tls_connect(
                         &mut tls, &tls_name,
                     )
                     .map_err(|e| Failure::Io(std::io::Error::other(e)))?;
-                    let (client, conn) =
-                        pg.connect_raw(tap, connector).await.map_err(Failure::Pg)?;
-                    spawn_driver(conn, target);
-                    Ok((client, Some(handle)))
+                    open_tapped(&pg, cfg, h, target, connector).await
                 }
             }
         }
@@ -469,6 +458,26 @@ async fn connect_host(
     let (client, tap) = res?;
     check_role(&client, want, transport).await?;
     Ok((client, tap))
+}
+
+/// Opens our own socket to `h`, puts a [`Tap`] on it and has tokio-postgres start
+/// the session over it (with `tls` when the settings ask for TLS).
+async fn open_tapped<T>(
+    pg: &tokio_postgres::Config,
+    cfg: &ConnConfig,
+    h: &HostSpec,
+    target: String,
+    tls: T,
+) -> std::result::Result<(Client, Option<TapHandle>), Failure>
+where
+    T: tokio_postgres::tls::TlsConnect<Tap<socket::Socket>>,
+    T::Stream: Send + 'static,
+{
+    let sock = socket::connect(cfg, h).await.map_err(Failure::Io)?;
+    let (tap, handle) = Tap::new(sock);
+    let (client, conn) = pg.connect_raw(tap, tls).await.map_err(Failure::Pg)?;
+    spawn_driver(conn, target);
+    Ok((client, Some(handle)))
 }
 
 /// Checks `primary` / `standby`, and `read-write` / `read-only` where tokio-postgres
