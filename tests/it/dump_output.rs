@@ -349,3 +349,90 @@ async fn binary_copy_frames_are_columnar() {
         r.verify_all().unwrap();
     }
 }
+
+/// Queues an ACCESS EXCLUSIVE lock request on every table once the dump's data phase
+/// starts (the leader holds its ACCESS SHARE locks by then), from one session per
+/// table, and waits until all of them are queued.
+struct QueueLocks {
+    db: String,
+    tables: usize,
+    lockers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Observer for QueueLocks {
+    fn event(&self, event: &Event) {
+        if !matches!(event, Event::Phase { name: "data" }) {
+            return;
+        }
+        let mut lockers = self.lockers.lock().unwrap();
+        for i in 1..=self.tables {
+            let db = self.db.clone();
+            lockers.push(std::thread::spawn(move || {
+                // waits until the dump ends (its transaction releases the tables)
+                let _ = pg().execute(
+                    &db,
+                    &format!("BEGIN; LOCK TABLE t{i} IN ACCESS EXCLUSIVE MODE; COMMIT"),
+                );
+            }));
+        }
+        let db = self.db.clone();
+        let want = self.tables.to_string();
+        std::thread::spawn(move || loop {
+            let waiting = pg()
+                .query_value(
+                    "postgres",
+                    &format!(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+                         WHERE d.datname = '{db}' AND NOT l.granted AND l.mode = 'AccessExclusiveLock'"
+                    ),
+                )
+                .unwrap();
+            if waiting == want {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// Small tables are COPYed several at a time on one connection, their statements
+/// pipelined. When a worker's LOCK ... NOWAIT fails in such a batch (a lock request
+/// queued behind the dump's own), the dump fails naming the table it could not lock,
+/// not with the "transaction is aborted" errors of the statements after it, and
+/// leaves no file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_exclusive_lock_fails_a_pipelined_batch_with_its_own_error() {
+    let pg = pg();
+    let tables = 24;
+    let sql: String = (1..=tables)
+        .map(|i| format!("CREATE TABLE t{i} (id int PRIMARY KEY); INSERT INTO t{i} VALUES (1);"))
+        .collect();
+    let db = db_with(pg, "dump_pipelined_lock", &sql);
+    let observer = Arc::new(QueueLocks {
+        db: db.clone(),
+        tables,
+        lockers: Mutex::new(Vec::new()),
+    });
+    let dir = crate::common::scratch();
+    let opts = small_dump_opts(2, 64 << 10, Codec::Zstd { level: 1 });
+    let res = pgdump_core::dump(
+        &conn(&db, "dump_pipelined_lock"),
+        &opts,
+        Output::File(dir.path().join("x.pgdump")),
+        observer.clone(),
+        CancellationToken::new(),
+    )
+    .await;
+    let err = res.expect_err("a worker locked a table with an exclusive lock queued");
+    let text = err.to_string();
+    assert!(text.contains("locking public.t"), "{text}");
+    assert!(text.contains("could not obtain lock"), "{text}");
+    assert!(!text.contains("aborted"), "{text}");
+    assert_eq!(listing(dir.path()), Vec::<String>::new());
+    for t in observer.lockers.lock().unwrap().drain(..) {
+        t.join().unwrap();
+    }
+    pg.drop_db(&db).unwrap();
+}

@@ -350,9 +350,40 @@ struct WorkerCtx {
     pool: BufPool,
 }
 
+/// COPY units estimated this small are run several at a time on one connection,
+/// their statements pipelined: their cost is round trips, not rows.
+const SMALL_UNIT: u64 = 64 << 10;
+
+/// How many small units are pipelined at once.
+const PIPELINE: usize = 8;
+
 impl WorkerCtx {
-    fn next(&self) -> Option<usize> {
-        self.queue.lock().ok()?.pop_front()
+    /// The next unit, or a run of up to [`PIPELINE`] small COPY units.
+    fn next_batch(&self) -> Vec<usize> {
+        let small = |u: usize| {
+            self.units
+                .get(u)
+                .is_some_and(|x| matches!(x.work, Work::Copy { .. }) && x.est_bytes <= SMALL_UNIT)
+        };
+        let Ok(mut q) = self.queue.lock() else {
+            return Vec::new();
+        };
+        let Some(first) = q.pop_front() else {
+            return Vec::new();
+        };
+        let mut batch = vec![first];
+        if small(first) {
+            while batch.len() < PIPELINE {
+                match q.front() {
+                    Some(&u) if small(u) => {
+                        q.pop_front();
+                        batch.push(u);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        batch
     }
 }
 
@@ -361,31 +392,65 @@ async fn worker(
     ctx: &WorkerCtx,
     raw_tx: &mpsc::Sender<RawFrameMsg>,
 ) -> Result<()> {
-    while let Some(u) = ctx.next() {
+    loop {
+        let batch = ctx.next_batch();
         if ctx.stop.is_cancelled() {
             return Err(CoreError::Cancelled);
         }
-        let unit = &ctx.units[u];
-        ctx.observer.event(&Event::StreamStarted {
-            object: unit.label.clone(),
-        });
-        let (rows, bytes) = match &unit.work {
-            Work::Copy {
-                lock_sql,
-                copy_sql,
-                format,
-            } => {
-                let lock = (!ctx.is_leader).then_some(lock_sql.as_str());
-                copy_unit(client, ctx, unit, lock, copy_sql, *format, raw_tx).await?
+        match batch.as_slice() {
+            [] => return Ok(()),
+            [u] => run_unit(client, ctx, *u, raw_tx, true).await?,
+            many => {
+                // Requests go out in the order the futures are first polled, and
+                // the first error in that order is the one reported (the others are
+                // "transaction is aborted" after it). The tap takes one COPY at a
+                // time: small tables do not need it.
+                let results = futures::future::join_all(
+                    many.iter()
+                        .map(|&u| run_unit(client, ctx, u, raw_tx, false)),
+                )
+                .await;
+                results.into_iter().collect::<Result<Vec<()>>>()?;
             }
-            Work::LargeObjects(oids) => lo_unit(client, ctx, unit, oids, raw_tx).await?,
-        };
-        ctx.observer.event(&Event::StreamFinished {
-            object: unit.label.clone(),
-            rows,
-            bytes,
-        });
+        }
     }
+}
+
+/// Runs one unit, announcing its start and end.
+async fn run_unit(
+    client: &Client,
+    ctx: &WorkerCtx,
+    u: usize,
+    raw_tx: &mpsc::Sender<RawFrameMsg>,
+    tap_ok: bool,
+) -> Result<()> {
+    let Some(unit) = ctx.units.get(u) else {
+        return Ok(());
+    };
+    ctx.observer.event(&Event::StreamStarted {
+        object: unit.label.clone(),
+    });
+    let (rows, bytes) = match &unit.work {
+        Work::Copy {
+            lock_sql,
+            copy_sql,
+            format,
+        } => {
+            let job = CopyJob {
+                unit,
+                lock: (!ctx.is_leader).then_some(lock_sql.as_str()),
+                sql: copy_sql,
+                format: *format,
+            };
+            copy_unit(client, ctx, &job, raw_tx, tap_ok).await?
+        }
+        Work::LargeObjects(oids) => lo_unit(client, ctx, unit, oids, raw_tx).await?,
+    };
+    ctx.observer.event(&Event::StreamFinished {
+        object: unit.label.clone(),
+        rows,
+        bytes,
+    });
     Ok(())
 }
 
@@ -408,17 +473,23 @@ async fn send_chunk(
     Ok(())
 }
 
-/// Sends `lock` (a worker's `LOCK TABLE ... NOWAIT`) and the COPY, pipelined:
-/// both are sent before either answer is awaited, which saves a round trip per
-/// table (the COPY fails in the aborted transaction if the lock does, and the
-/// lock's error is the one reported).
-async fn start_copy(
-    client: &Client,
-    unit: &Unit,
-    lock: Option<&str>,
-    sql: &str,
-) -> Result<tokio_postgres::CopyOutStream> {
-    match lock {
+/// One COPY of a unit.
+struct CopyJob<'a> {
+    unit: &'a Unit,
+    /// A worker's `LOCK TABLE ... NOWAIT` (the leader holds its locks already).
+    lock: Option<&'a str>,
+    /// The `COPY ... TO STDOUT`.
+    sql: &'a str,
+    format: CopyFormat,
+}
+
+/// Sends the lock and the COPY, pipelined: both are sent before either answer
+/// is awaited, which saves a round trip per table (the COPY fails in the
+/// aborted transaction if the lock does, and the lock's error is the one
+/// reported).
+async fn start_copy(client: &Client, job: &CopyJob<'_>) -> Result<tokio_postgres::CopyOutStream> {
+    let (unit, sql) = (job.unit, job.sql);
+    match job.lock {
         Some(lock) => {
             let (locked, stream) = futures::join!(client.batch_execute(lock), client.copy_out(sql));
             locked.context(|| format!("locking {}", unit.label))?;
@@ -429,21 +500,20 @@ async fn start_copy(
     .context(|| format!("COPY {}", unit.label))
 }
 
-/// COPY one unit out, after `lock`: through the connection's tap when it has a
-/// usable one, else message by message through tokio-postgres.
+/// COPY one unit out: through the connection's tap when it has a usable one
+/// (and `tap_ok`), else message by message through tokio-postgres.
 async fn copy_unit(
     client: &Client,
     ctx: &WorkerCtx,
-    unit: &Unit,
-    lock: Option<&str>,
-    sql: &str,
-    format: CopyFormat,
+    job: &CopyJob<'_>,
     raw_tx: &mpsc::Sender<RawFrameMsg>,
+    tap_ok: bool,
 ) -> Result<(u64, u64)> {
-    if let Some(tap) = ctx.tap.as_ref().filter(|t| t.usable()) {
-        return copy_unit_tapped(client, ctx, tap, unit, lock, sql, format, raw_tx).await;
+    if let Some(tap) = ctx.tap.as_ref().filter(|t| tap_ok && t.usable()) {
+        return copy_unit_tapped(client, ctx, tap, job, raw_tx).await;
     }
-    let stream = start_copy(client, unit, lock, sql).await?;
+    let (unit, format) = (job.unit, job.format);
+    let stream = start_copy(client, job).await?;
     futures::pin_mut!(stream);
     // One cancellation future for the whole COPY (the server sends a message per
     // row: registering a new waiter per row cost a tenth of the client's CPU).
@@ -487,19 +557,16 @@ async fn copy_unit(
 /// COPY one unit out through the connection's tap: the rows go from the
 /// connection's read buffer to a [`DumpSink`] (frames to the encoder) and
 /// tokio-postgres sees a COPY without rows; the last partial frame is sent here.
-#[allow(clippy::too_many_arguments)]
 async fn copy_unit_tapped(
     client: &Client,
     ctx: &WorkerCtx,
     tap: &TapHandle,
-    unit: &Unit,
-    lock: Option<&str>,
-    sql: &str,
-    format: CopyFormat,
+    job: &CopyJob<'_>,
     raw_tx: &mpsc::Sender<RawFrameMsg>,
 ) -> Result<(u64, u64)> {
+    let unit = job.unit;
     let sink = DumpSink::new(
-        format,
+        job.format,
         ctx.frame_size,
         unit.stream,
         raw_tx.clone(),
@@ -513,7 +580,7 @@ async fn copy_unit_tapped(
         )));
     }
     let copied = async {
-        let stream = start_copy(client, unit, lock, sql).await?;
+        let stream = start_copy(client, job).await?;
         futures::pin_mut!(stream);
         let cancelled = ctx.stop.cancelled();
         futures::pin_mut!(cancelled);
