@@ -276,11 +276,9 @@ impl Scheduler {
                 }
             }
         }
-        let before: Vec<State> = self.slots.iter().map(|s| s.state).collect();
-        self.finish(id, if ok { State::Done } else { State::Failed });
-        (0..self.slots.len())
-            .filter(|&i| before[i] != State::Skipped && self.slots[i].state == State::Skipped)
-            .collect()
+        let mut skipped = self.finish(id, if ok { State::Done } else { State::Failed });
+        skipped.sort_unstable();
+        skipped
     }
 
     fn locks_free(&self, id: usize) -> bool {
@@ -311,8 +309,11 @@ impl Scheduler {
         self.ready.remove(&(w, std::cmp::Reverse(id)));
     }
 
-    /// Mark a task finished and propagate to its dependents (iteratively).
-    fn finish(&mut self, id: usize, state: State) {
+    /// Mark a task finished and propagate to its dependents (iteratively). Returns the
+    /// dependents this skipped, so that a completion costs what it touches, not the
+    /// size of the whole plan.
+    fn finish(&mut self, id: usize, state: State) -> Vec<usize> {
+        let mut skipped = Vec::new();
         let mut work = vec![(id, state)];
         while let Some((t, st)) = work.pop() {
             if matches!(
@@ -323,6 +324,9 @@ impl Scheduler {
             }
             self.slots[t].state = st;
             self.unfinished -= 1;
+            if t != id && st == State::Skipped {
+                skipped.push(t);
+            }
             let dependents = std::mem::take(&mut self.slots[t].dependents);
             for d in dependents {
                 // A barrier waits for its tasks to finish, not to succeed.
@@ -355,6 +359,7 @@ impl Scheduler {
                 }
             }
         }
+        skipped
     }
 }
 
