@@ -739,93 +739,156 @@ async fn undo(
     notes
 }
 
+/// Requests a worker keeps on its connection at once: while the server runs one item,
+/// the next is already on the wire, so the server does not wait a round trip (and for
+/// the client to be scheduled) between two items. Tasks handed out together are
+/// independent and their locks do not conflict (the scheduler's rules), so running
+/// them one after the other on one connection is as safe as on two.
+const PIPELINE_DEPTH: usize = 3;
+
+/// Only tasks this light (bytes of data they load or build on) share the pipeline:
+/// a heavy task queued behind another on one connection would wait while another
+/// connection may be idle.
+const PIPELINE_MAX_WEIGHT: u64 = 1 << 20;
+
+/// What a worker has on its connection.
+#[derive(Default)]
+struct InFlight {
+    /// Tasks too heavy to share the pipeline.
+    heavy: usize,
+    /// Loads that keep a transaction open across several requests (TRUNCATE + COPY
+    /// FREEZE): nothing may be sent behind them, it would run inside that transaction.
+    alone: usize,
+}
+
 /// A worker: take tasks until nothing is left.
 async fn worker(run: &Run, client: &Client, in_txn: bool) -> Result<()> {
+    // One transaction (-1) or stop at the first error (-e): one request at a time.
+    let depth = if in_txn || run.opts.exit_on_error {
+        1
+    } else {
+        PIPELINE_DEPTH
+    };
+    let mut pipeline = futures::stream::FuturesOrdered::new();
+    let mut flight = InFlight::default();
     loop {
         let notified = run.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let batch = {
-            let mut st = run.lock();
-            if st.fatal.is_some() || run.stop.is_cancelled() {
-                return Ok(());
-            }
-            let batch = take_batch(&mut st, &run.toc);
-            if batch.is_empty() && st.sched.finished() && !st.external {
-                return Ok(());
-            }
-            if batch.is_empty() && st.sched.running() == 0 && !st.external && !st.sched.finished() {
-                return Err(CoreError::Internal(
-                    "restore plan stalled: no task is ready and none is running".into(),
-                ));
-            }
-            batch
-        };
-        if batch.is_empty() {
-            tokio::select! {
-                _ = &mut notified => {},
-                _ = run.stop.cancelled() => return Ok(()),
-            }
-            continue;
+        if run.stop.is_cancelled() {
+            return Ok(());
         }
-        let results = execute(run, client, &batch, in_txn).await;
-        let mut fatal = None;
+        if run.lock().fatal.is_some() {
+            // What is already on the wire runs to its end on the server: wait for it, so
+            // that the report (and an undo) knows exactly what was done.
+            while let Some((results, _, _)) = futures::StreamExt::next(&mut pipeline).await {
+                record(run, results);
+            }
+            return Ok(());
+        }
         {
             let mut st = run.lock();
-            for (t, res) in results {
-                let ok = matches!(res, Some(Ok(_)));
-                match res {
-                    // Not run: an earlier item of its batch failed with --exit-on-error.
-                    None => {
-                        if let Some(n) = task_name(&run.toc, &st.kinds[t]) {
-                            st.skipped.push(n);
-                        }
-                    }
-                    Some(Ok(obj)) => {
-                        st.done += 1;
-                        if let TaskKind::Sql { entry } | TaskKind::FkNotValid { entry } =
-                            st.kinds[t]
-                        {
-                            st.created.push(entry);
-                        }
-                        run.observer.event(&Event::ItemDone {
-                            object: obj,
-                            error: None,
-                        });
-                    }
-                    Some(Err((obj, e))) => {
-                        if matches!(e, CoreError::Format(_)) || matches!(e, CoreError::Cancelled) {
-                            fatal.get_or_insert(e);
-                        } else {
-                            let message = e.to_string();
-                            run.observer.event(&Event::ItemDone {
-                                object: obj.clone(),
-                                error: Some(message.clone()),
-                            });
-                            st.failures.push(Failure {
-                                object: obj,
-                                message,
-                            });
-                        }
-                    }
+            while pipeline.len() < depth && flight.heavy == 0 && flight.alone == 0 {
+                let first = pipeline.is_empty();
+                let batch = take_batch(&mut st, &run.toc, |kinds, t, w| {
+                    first || (w <= PIPELINE_MAX_WEIGHT && !runs_alone(&kinds[t]))
+                });
+                if batch.is_empty() {
+                    break;
                 }
-                let skipped = st.sched.complete(t, ok);
-                for s in skipped {
-                    let name = task_name(&run.toc, &st.kinds[s]);
-                    if let Some(n) = name {
-                        st.skipped.push(n);
-                    }
-                }
-                if !ok && run.opts.exit_on_error {
-                    st.sched.stop();
-                }
+                let heavy = batch
+                    .iter()
+                    .any(|&t| st.sched.weight(t) > PIPELINE_MAX_WEIGHT);
+                let alone = batch.iter().any(|&t| runs_alone(&st.kinds[t]));
+                flight.heavy += usize::from(heavy);
+                flight.alone += usize::from(alone);
+                pipeline.push_back(async move {
+                    let results = execute(run, client, &batch, in_txn).await;
+                    (results, heavy, alone)
+                });
             }
-            if let Some(e) = fatal {
-                st.fatal.get_or_insert(e);
-                st.sched.stop();
+            if pipeline.is_empty() {
+                if st.sched.finished() && !st.external {
+                    return Ok(());
+                }
+                if st.sched.running() == 0 && !st.external && !st.sched.finished() {
+                    return Err(CoreError::Internal(
+                        "restore plan stalled: no task is ready and none is running".into(),
+                    ));
+                }
             }
         }
+        let (results, heavy, alone) = tokio::select! {
+            Some(r) = futures::StreamExt::next(&mut pipeline) => r,
+            // Something finished elsewhere: more may be ready to go into the pipeline.
+            _ = &mut notified => continue,
+            _ = run.stop.cancelled() => return Ok(()),
+        };
+        flight.heavy -= usize::from(heavy);
+        flight.alone -= usize::from(alone);
+        record(run, results);
         run.notify.notify_waiters();
+    }
+}
+
+/// A load that keeps its transaction open across requests (see [`InFlight::alone`]).
+fn runs_alone(kind: &TaskKind) -> bool {
+    matches!(kind, TaskKind::Data { freeze: true, .. })
+}
+
+/// Record the results of a batch in the run's state.
+fn record(run: &Run, results: Vec<(usize, Option<TaskResult>)>) {
+    let mut fatal = None;
+    let mut st = run.lock();
+    for (t, res) in results {
+        let ok = matches!(res, Some(Ok(_)));
+        match res {
+            // Not run: an earlier item of its batch failed with --exit-on-error.
+            None => {
+                if let Some(n) = task_name(&run.toc, &st.kinds[t]) {
+                    st.skipped.push(n);
+                }
+            }
+            Some(Ok(obj)) => {
+                st.done += 1;
+                if let TaskKind::Sql { entry } | TaskKind::FkNotValid { entry } = st.kinds[t] {
+                    st.created.push(entry);
+                }
+                run.observer.event(&Event::ItemDone {
+                    object: obj,
+                    error: None,
+                });
+            }
+            Some(Err((obj, e))) => {
+                if matches!(e, CoreError::Format(_)) || matches!(e, CoreError::Cancelled) {
+                    fatal.get_or_insert(e);
+                } else {
+                    let message = e.to_string();
+                    run.observer.event(&Event::ItemDone {
+                        object: obj.clone(),
+                        error: Some(message.clone()),
+                    });
+                    st.failures.push(Failure {
+                        object: obj,
+                        message,
+                    });
+                }
+            }
+        }
+        let skipped = st.sched.complete(t, ok);
+        for s in skipped {
+            let name = task_name(&run.toc, &st.kinds[s]);
+            if let Some(n) = name {
+                st.skipped.push(n);
+            }
+        }
+        if !ok && run.opts.exit_on_error {
+            st.sched.stop();
+        }
+    }
+    if let Some(e) = fatal {
+        st.fatal.get_or_insert(e);
+        st.sched.stop();
     }
 }
 
@@ -839,8 +902,19 @@ fn task_name(toc: &Toc, k: &TaskKind) -> Option<String> {
     }
 }
 
-fn take_batch(st: &mut RunState, toc: &Toc) -> Vec<usize> {
-    let Some(first) = st.sched.next_task() else {
+/// The next task accepted by `accept` (called with the tasks' kinds, a ready task and
+/// its weight), followed, when it is light DDL, by more light DDL to run in the same
+/// transaction.
+fn take_batch(
+    st: &mut RunState,
+    toc: &Toc,
+    accept: impl Fn(&[TaskKind], usize, u64) -> bool,
+) -> Vec<usize> {
+    let first = {
+        let kinds = &st.kinds;
+        st.sched.next_where(|t, w| accept(kinds, t, w))
+    };
+    let Some(first) = first else {
         return Vec::new();
     };
     let mut batch = vec![first];
@@ -924,20 +998,18 @@ async fn execute(
                 _ => None,
             })
             .collect();
-        let mut all = String::new();
         if !in_txn {
-            all.push_str("BEGIN;\n");
-        }
-        for (_, _, s) in &sqls {
-            all.push_str(s);
-            all.push('\n');
-        }
-        if !in_txn {
-            all.push_str("COMMIT;\n");
+            // One Query message: its statements run as one implicit transaction, which a
+            // failure rolls back whole, leaving the session idle (no aborted transaction
+            // block that requests pipelined behind this one would run into).
+            let mut all = String::new();
+            for (_, _, s) in &sqls {
+                all.push_str(s);
+                all.push('\n');
+            }
             if client.batch_execute(&all).await.is_ok() {
                 return sqls.into_iter().map(|(t, o, _)| (t, Some(Ok(o)))).collect();
             }
-            let _ = client.batch_execute("ROLLBACK").await;
         }
         // One by one, to name what failed (and, with --exit-on-error, run nothing after it).
         let mut out = Vec::new();
