@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use pgdump_core::restore::script::write_script;
-use pgdump_core::restore::{Input, RestoreOptions};
+use pgdump_core::restore::{Input, RestoreOptions, LARGE_OBJECTS};
 use pgdump_core::{CancellationToken, Output};
 use pgdump_format::{ArchiveReader, FormatError, StreamReader, Toc};
 
@@ -121,9 +121,7 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
                 "pgdump: the objects this run created were dropped again; these rows went into \
                  tables that existed before and were kept:"
             );
-            for (t, rows) in &s.loaded {
-                eprintln!("pgdump:   {t}: {} rows", count(*rows));
-            }
+            print_loaded(&s.loaded);
         }
         return Ok(ExitCode::FAILURE);
     }
@@ -141,9 +139,7 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
     }
     if !s.ok() && opts.keep_partial {
         eprintln!("pgdump: data loaded before the failure:");
-        for (t, rows) in &s.loaded {
-            eprintln!("pgdump:   {t}: {} rows", count(*rows));
-        }
+        print_loaded(&s.loaded);
     }
     Ok(if s.ok() {
         ExitCode::SUCCESS
@@ -431,4 +427,12 @@ async fn compare(a: CompareArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Rows per table (pieces for large objects) of a partial restore's report.
+fn print_loaded(loaded: &[(String, u64)]) {
+    for (t, n) in loaded {
+        let what = if t == LARGE_OBJECTS { "pieces" } else { "rows" };
+        eprintln!("pgdump:   {t}: {} {what}", count(*n));
+    }
 }

@@ -11,4 +11,4 @@ pub mod script;
 pub mod select;
 
 pub use options::RestoreOptions;
-pub use run::{restore, Failure, Input, RestoreSummary};
+pub use run::{restore, Failure, Input, RestoreSummary, LARGE_OBJECTS};

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pgdump_format::{ArchiveReader, Frame, RawFrame, StreamReader, Toc, TocEntry};
+use pgdump_format::{ArchiveReader, DataKind, Frame, RawFrame, StreamReader, Toc, TocEntry};
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -79,9 +79,10 @@ pub struct RestoreSummary {
     pub rows: u64,
     /// Raw bytes of data loaded.
     pub bytes: u64,
-    /// Tables (targets) that received data, with rows loaded (for partial-restore reports).
-    /// After an undo (`rolled_back`), only the rows that stayed: those loaded into tables
-    /// this run did not create.
+    /// Tables (targets) that received data, with rows loaded (for partial-restore reports);
+    /// pieces of large objects count under "large objects". After an undo
+    /// (`rolled_back`), only the rows that stayed: those loaded into tables (and large
+    /// objects) this run did not create.
     pub loaded: Vec<(String, u64)>,
     /// Set when the run was undone after a damaged archive: why.
     pub rolled_back: Option<String>,
@@ -497,12 +498,18 @@ async fn run(
             if created_db.is_some() {
                 st.loaded.clear();
             } else {
-                let dropped: std::collections::HashSet<String> = st
-                    .created
-                    .iter()
-                    .filter_map(|&i| toc.entries.get(i))
+                let created = st.created.iter().filter_map(|&i| toc.entries.get(i));
+                let mut dropped: std::collections::HashSet<String> = created
+                    .clone()
                     .map(|e| crate::quote::qualify(e.schema.as_deref().unwrap_or(""), &e.name))
                     .collect();
+                // Pieces written into large objects this run created went with them.
+                if created
+                    .clone()
+                    .any(|e| entry_kind(e) == Some(Kind::LargeObject))
+                {
+                    dropped.insert(LARGE_OBJECTS.to_string());
+                }
                 st.loaded.retain(|table, _| !dropped.contains(table));
             }
             rolled_back = Some(why);
@@ -738,6 +745,9 @@ async fn undo(
     notes.push(format!("dropped {dropped} objects created by this run"));
     notes
 }
+
+/// The name large-object pieces are counted under in [`RestoreSummary::loaded`].
+pub const LARGE_OBJECTS: &str = "large objects";
 
 /// Requests a worker keeps on its connection at once: while the server runs one item,
 /// the next is already on the wire, so the server does not wait a round trip (and for
@@ -1166,7 +1176,11 @@ async fn load_task(
     let mut st = run.lock();
     st.rows += loaded.rows;
     st.bytes += loaded.bytes;
-    *st.loaded.entry(data.target.clone()).or_default() += loaded.rows;
+    let target = match data.kind {
+        DataKind::LargeObjects => LARGE_OBJECTS.to_string(),
+        DataKind::Copy => data.target.clone(),
+    };
+    *st.loaded.entry(target).or_default() += loaded.rows;
     Ok(())
 }
 
