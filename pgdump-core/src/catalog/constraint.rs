@@ -162,6 +162,65 @@ fn constraint_sql(c: &Constraint, table: &str, partitioned: bool) -> Result<Stri
         ident(&c.name),
         definition(c)?
     );
+    sql.push_str(&index_properties(c, table));
+    Ok(sql)
+}
+
+/// A PRIMARY KEY or UNIQUE constraint of a plain table as the two statements a restore
+/// can run instead of its `ADD CONSTRAINT`: build the index (`CREATE UNIQUE INDEX`,
+/// which takes a SHARE lock and so runs beside the table's other index builds, where
+/// `ADD CONSTRAINT` locks the table exclusively for the whole build), then make it the
+/// constraint (`ADD CONSTRAINT ... USING INDEX`, instant: the key columns are NOT NULL
+/// already). `None` where `USING INDEX` does not apply or is not worth the risk:
+/// partitioned tables and partitions (their indexes attach to the parent's),
+/// `WITHOUT OVERLAPS` keys (not btree), exclusion constraints and foreign keys.
+fn two_step(
+    c: &Constraint,
+    table: &str,
+    relkind: char,
+    is_partition: bool,
+) -> Option<(String, String)> {
+    if !matches!(c.contype, 'p' | 'u') || relkind != 'r' || is_partition || c.period {
+        return None;
+    }
+    let name = ident(&c.name);
+    let keys: Vec<String> = c.keys.iter().map(|k| ident(k)).collect();
+    let mut build = format!(
+        "CREATE UNIQUE INDEX {name} ON {table} USING btree ({})",
+        keys.join(", ")
+    );
+    if !c.include.is_empty() {
+        let inc: Vec<String> = c.include.iter().map(|k| ident(k)).collect();
+        build.push_str(&format!(" INCLUDE ({})", inc.join(", ")));
+    }
+    if c.nulls_not_distinct {
+        build.push_str(" NULLS NOT DISTINCT");
+    }
+    if !c.index_options.is_empty() {
+        build.push_str(&format!(" WITH ({})", with_options(&c.index_options)));
+    }
+    build.push_str(";\n");
+    let what = if c.contype == 'p' {
+        "PRIMARY KEY"
+    } else {
+        "UNIQUE"
+    };
+    let mut attach =
+        format!("ALTER TABLE ONLY {table}\n    ADD CONSTRAINT {name} {what} USING INDEX {name}");
+    if c.deferrable {
+        attach.push_str(" DEFERRABLE");
+        if c.deferred {
+            attach.push_str(" INITIALLY DEFERRED");
+        }
+    }
+    attach.push_str(";\n");
+    attach.push_str(&index_properties(c, table));
+    Some((build, attach))
+}
+
+/// `CLUSTER ON` and `REPLICA IDENTITY USING INDEX` of a constraint's index.
+fn index_properties(c: &Constraint, table: &str) -> String {
+    let mut sql = String::new();
     if c.clustered {
         sql.push_str(&format!(
             "ALTER TABLE {table} CLUSTER ON {};\n",
@@ -174,7 +233,7 @@ fn constraint_sql(c: &Constraint, table: &str, partitioned: bool) -> Result<Stri
             ident(&c.name)
         ));
     }
-    Ok(sql)
+    sql
 }
 
 fn constraint_items(c: &Constraint, scope: &Scope) -> Result<Vec<Item>> {
@@ -206,6 +265,9 @@ fn constraint_items(c: &Constraint, scope: &Scope) -> Result<Vec<Item>> {
         if let Some(r) = scope.relation(c.ref_relid) {
             it = it.meta("ref_table", qualify(&r.schema, &r.name));
         }
+    }
+    if let Some((build, attach)) = two_step(c, &table, rel.relkind, rel.is_partition) {
+        it = it.meta("index_build", build).meta("index_attach", attach);
     }
     it.owner = Some(rel.owner.clone());
     let sql_name = format!("{} ON {table}", ident(&c.name));
@@ -405,6 +467,57 @@ mod tests {
             ..Constraint::default()
         })
         .is_err());
+    }
+
+    #[test]
+    fn index_constraints_in_two_steps() {
+        let (build, attach) = two_step(&pk(), "s.t", 'r', false).unwrap();
+        assert_eq!(
+            build,
+            "CREATE UNIQUE INDEX orders_pkey ON s.t USING btree (order_id);\n"
+        );
+        assert_eq!(
+            attach,
+            "ALTER TABLE ONLY s.t\n    ADD CONSTRAINT orders_pkey PRIMARY KEY USING INDEX orders_pkey;\n"
+        );
+        let u = Constraint {
+            name: "U q".into(),
+            contype: 'u',
+            keys: vec!["sku".into(), "Vendor".into()],
+            include: vec!["note".into()],
+            nulls_not_distinct: true,
+            index_options: vec!["fillfactor=70".into()],
+            deferrable: true,
+            deferred: true,
+            clustered: true,
+            replident: true,
+            ..pk()
+        };
+        let (build, attach) = two_step(&u, "s.t", 'r', false).unwrap();
+        assert_eq!(
+            build,
+            "CREATE UNIQUE INDEX \"U q\" ON s.t USING btree (sku, \"Vendor\") INCLUDE (note) \
+             NULLS NOT DISTINCT WITH (fillfactor='70');\n"
+        );
+        assert_eq!(
+            attach,
+            "ALTER TABLE ONLY s.t\n    ADD CONSTRAINT \"U q\" UNIQUE USING INDEX \"U q\" \
+             DEFERRABLE INITIALLY DEFERRED;\n\
+             ALTER TABLE s.t CLUSTER ON \"U q\";\n\
+             ALTER TABLE ONLY s.t REPLICA IDENTITY USING INDEX \"U q\";\n"
+        );
+        // partitioned tables, partitions, WITHOUT OVERLAPS, exclusions, foreign keys: one step
+        assert!(two_step(&pk(), "s.p", 'p', false).is_none());
+        assert!(two_step(&pk(), "s.p1", 'r', true).is_none());
+        let period = Constraint {
+            period: true,
+            ..pk()
+        };
+        assert!(two_step(&period, "s.t", 'r', false).is_none());
+        for contype in ['x', 'f'] {
+            let c = Constraint { contype, ..pk() };
+            assert!(two_step(&c, "s.t", 'r', false).is_none());
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use pgdump_format::{DataKind, Section, StreamId, Toc};
+use pgdump_format::{DataKind, Section, StreamId, Toc, TocEntry};
 
 use super::sched::Lock;
 use super::select::{dep_indices, entry_kind};
@@ -46,8 +46,40 @@ pub enum TaskKind {
         /// Index of the FK entry in the TOC.
         entry: usize,
     },
+    /// Build the unique index of a PRIMARY KEY / UNIQUE constraint (`index_build` meta):
+    /// a SHARE lock, so it runs beside the table's other index builds.
+    IndexBuild {
+        /// Index of the constraint entry in the TOC.
+        entry: usize,
+    },
+    /// Make that index the constraint (`index_attach` meta): instant.
+    IndexAttach {
+        /// Index of the constraint entry in the TOC.
+        entry: usize,
+    },
     /// A synchronisation point.
     Barrier,
+}
+
+/// The SQL of a task that runs one step of an entry (the halves of a foreign key or of
+/// an index constraint); `None` for other tasks or when the entry has no such steps.
+pub fn step_sql(e: &TocEntry, kind: &TaskKind) -> Option<String> {
+    match kind {
+        TaskKind::FkNotValid { .. } => split_fk(&e.create).map(|(add, _)| add),
+        TaskKind::FkValidate { .. } => split_fk(&e.create).map(|(_, validate)| validate),
+        TaskKind::IndexBuild { .. } => index_steps(e).map(|(build, _)| build.to_string()),
+        TaskKind::IndexAttach { .. } => index_steps(e).map(|(_, attach)| attach.to_string()),
+        _ => None,
+    }
+}
+
+/// The two statements of an index constraint written by the dump (`CREATE UNIQUE INDEX`,
+/// then `ADD CONSTRAINT ... USING INDEX`), when the archive has them.
+fn index_steps(e: &TocEntry) -> Option<(&str, &str)> {
+    if entry_kind(e) != Some(Kind::Constraint) {
+        return None;
+    }
+    Some((e.meta.get("index_build")?, e.meta.get("index_attach")?))
 }
 
 /// A valid foreign key of a plain table as two statements: add it `NOT VALID`,
@@ -394,6 +426,29 @@ pub fn plan(
             main.push(t);
             continue;
         }
+        if let (Some(table), Some(_)) = (
+            toc.entries[i].meta.get("table"),
+            index_steps(&toc.entries[i]),
+        ) {
+            // The index first, beside the table's other index builds; then, alone on the
+            // table for an instant, the constraint. What depends on the constraint waits
+            // for the second step.
+            let build = push_sql(&mut p, toc, &deps, i, extra, weight);
+            p.tasks[build].kind = TaskKind::IndexBuild { entry: i };
+            p.tasks[build].locks = vec![Lock::Shared(table.clone())];
+            let attach = p.tasks.len();
+            p.tasks.push(TaskSpec {
+                kind: TaskKind::IndexAttach { entry: i },
+                deps: vec![build],
+                weight,
+                locks: vec![Lock::Exclusive(table.clone())],
+                held: false,
+            });
+            p.entry_task.insert(i, attach);
+            main.push(build);
+            main.push(attach);
+            continue;
+        }
         let t = push_sql(&mut p, toc, &deps, i, extra, weight);
         main.push(t);
     }
@@ -648,6 +703,49 @@ mod tests {
         )
         .is_none());
         assert!(split_fk("ALTER TABLE ONLY s.t\n    ADD CONSTRAINT c CHECK (a > 0);\n").is_none());
+    }
+
+    #[test]
+    fn index_constraints_build_beside_other_indexes() {
+        let mut t = toc();
+        t.entries[3].meta.insert(
+            "index_build".into(),
+            "CREATE UNIQUE INDEX t_pk ON s.t USING btree (a);\n".into(),
+        );
+        t.entries[3].meta.insert(
+            "index_attach".into(),
+            "ALTER TABLE ONLY s.t\n    ADD CONSTRAINT t_pk PRIMARY KEY USING INDEX t_pk;\n".into(),
+        );
+        // a comment on the constraint waits for the constraint, not for its index
+        t.entries
+            .push(entry(6, Kind::Comment, "CONSTRAINT t_pk", vec![4]));
+        let mut frames = StreamFrames::new();
+        frames.insert(0, vec![10]);
+        frames.insert(1, vec![10]);
+        let p = plan(&t, &[true; 6], Some(&frames), 100, true, false);
+        let build = p
+            .tasks
+            .iter()
+            .position(|x| x.kind == TaskKind::IndexBuild { entry: 3 })
+            .unwrap();
+        let attach = p.entry_task[&3];
+        assert_eq!(p.tasks[attach].kind, TaskKind::IndexAttach { entry: 3 });
+        assert_eq!(p.tasks[attach].deps, vec![build]);
+        // the build shares the table with the other index; the attach has it alone
+        assert_eq!(p.tasks[build].locks, vec![Lock::Shared("s.t".into())]);
+        assert_eq!(
+            p.tasks[p.entry_task[&2]].locks,
+            vec![Lock::Shared("s.t".into())]
+        );
+        assert_eq!(p.tasks[attach].locks, vec![Lock::Exclusive("s.t".into())]);
+        assert!(p.tasks[p.entry_task[&5]].deps.contains(&attach));
+        assert_eq!(
+            step_sql(&t.entries[3], &TaskKind::IndexBuild { entry: 3 }).unwrap(),
+            "CREATE UNIQUE INDEX t_pk ON s.t USING btree (a);\n"
+        );
+        // without the steps (older archives) the constraint is one statement
+        let p = plan(&toc(), &[true; 5], Some(&frames), 100, true, false);
+        assert_eq!(p.tasks[p.entry_task[&3]].kind, TaskKind::Sql { entry: 3 });
     }
 
     #[test]

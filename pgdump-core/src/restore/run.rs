@@ -861,7 +861,10 @@ fn record(run: &Run, results: Vec<(usize, Option<TaskResult>)>) {
             }
             Some(Ok(obj)) => {
                 st.done += 1;
-                if let TaskKind::Sql { entry } | TaskKind::FkNotValid { entry } = st.kinds[t] {
+                if let TaskKind::Sql { entry }
+                | TaskKind::FkNotValid { entry }
+                | TaskKind::IndexAttach { entry } = st.kinds[t]
+                {
                     st.created.push(entry);
                 }
                 run.observer.event(&Event::ItemDone {
@@ -907,7 +910,9 @@ fn task_name(toc: &Toc, k: &TaskKind) -> Option<String> {
         TaskKind::Sql { entry }
         | TaskKind::Data { entry, .. }
         | TaskKind::FkNotValid { entry }
-        | TaskKind::FkValidate { entry } => toc.entries.get(*entry).map(object_name),
+        | TaskKind::FkValidate { entry }
+        | TaskKind::IndexBuild { entry }
+        | TaskKind::IndexAttach { entry } => toc.entries.get(*entry).map(object_name),
         TaskKind::Barrier => None,
     }
 }
@@ -1092,17 +1097,13 @@ async fn execute(
                 Err(err) => Err((o, err)),
             }
         }
-        TaskKind::FkNotValid { entry } | TaskKind::FkValidate { entry } => {
+        TaskKind::FkNotValid { entry }
+        | TaskKind::FkValidate { entry }
+        | TaskKind::IndexBuild { entry }
+        | TaskKind::IndexAttach { entry } => {
             let e = &run.toc.entries[*entry];
             let o = object_name(e);
-            let sql = plan::split_fk(&e.create).map(|(add, validate)| {
-                if matches!(kinds[0], TaskKind::FkNotValid { .. }) {
-                    add
-                } else {
-                    validate
-                }
-            });
-            match sql {
+            match plan::step_sql(e, &kinds[0]) {
                 Some(sql) => exec_retrying(client, &sql, in_txn)
                     .await
                     .map(|()| o.clone())
@@ -1117,7 +1118,7 @@ async fn execute(
                     }),
                 None => Err((
                     o.clone(),
-                    CoreError::Internal(format!("{o}: not a splittable foreign key")),
+                    CoreError::Internal(format!("{o}: no SQL for the step {:?}", kinds[0])),
                 )),
             }
         }
