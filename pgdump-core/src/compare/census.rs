@@ -266,6 +266,7 @@ fn queries(v: ServerVersion, ig: Ignore, compat: Compat) -> Vec<(&'static str, S
         format!(
             "SELECT n.nspname || '.' || ic.relname, concat_ws(' ', pg_catalog.pg_get_indexdef(i.indexrelid), \
                'clustered=' || i.indisclustered, 'replident=' || i.indisreplident, 'valid=' || i.indisvalid, \
+               'primary=' || i.indisprimary, 'immediate=' || i.indimmediate, \
                'options=' || coalesce(pg_catalog.array_to_string(ic.reloptions, ','), ''), \
                'stats=' || coalesce((SELECT pg_catalog.string_agg(a.attnum || ':' || a.attstattarget, ',' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a WHERE a.attrelid = ic.oid AND a.attstattarget > 0), '')) \
              FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
