@@ -9,7 +9,7 @@
 //! counts, no transfer is both live and archived, foreign keys validate.
 //!
 //! A dump whose workers do not share the leader's snapshot fails these checks (tried by
-//! making `snapshot::import` a no-op: the restore then fails its foreign keys or the
+//! leaving `SET TRANSACTION SNAPSHOT` out of `snapshot::import_sql`: the restore then fails its foreign keys or the
 //! balances and counters disagree).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -94,14 +94,48 @@ pub fn is_system_schema(name: &str) -> bool {
 impl Scope {
     /// Load schemas, extension membership, relations and comments.
     pub async fn load(l: &Loader<'_>, opts: &DumpOptions) -> Result<Scope> {
-        let ns_rows = l
-            .query(
+        // Five independent queries, pipelined: one round trip instead of five.
+        let (ns_rows, member_rows, cfg_rows, rel_rows, comment_rows) = futures::try_join!(
+            l.query(
                 "schemas",
                 "SELECT n.oid, n.nspname, pg_catalog.pg_get_userbyid(n.nspowner) \
                  FROM pg_catalog.pg_namespace n",
                 &[],
-            )
-            .await?;
+            ),
+            l.query(
+                "extension members",
+                "SELECT classid, objid FROM pg_catalog.pg_depend \
+                 WHERE deptype = 'e' AND refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass",
+                &[],
+            ),
+            // Extension configuration tables: their rows are user data.
+            l.query(
+                "extension configuration tables",
+                "SELECT t.cfg, coalesce(e.extcondition[t.i], '') \
+                 FROM pg_catalog.pg_extension e, \
+                      LATERAL unnest(e.extconfig) WITH ORDINALITY AS t(cfg, i) \
+                 WHERE e.extconfig IS NOT NULL",
+                &[],
+            ),
+            l.query(
+                "relations",
+                "SELECT c.oid, c.relnamespace, n.nspname, c.relname, c.relkind::text, \
+                        pg_catalog.pg_get_userbyid(c.relowner), c.relpersistence::text, \
+                        c.relispartition, c.relpages::int8, c.reltuples::float8 \
+                 FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind IN ('r','p','v','m','S','f','c') \
+                   AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' \
+                 ORDER BY c.oid",
+                &[],
+            ),
+            l.query(
+                "comments",
+                "SELECT classoid, objoid, objsubid, description FROM pg_catalog.pg_description \
+                 WHERE objoid >= $1",
+                &[&FIRST_NORMAL_OID],
+            ),
+        )?;
         let mut namespaces = HashMap::new();
         for r in ns_rows {
             let oid: Oid = r.get(0);
@@ -118,49 +152,16 @@ impl Scope {
             );
         }
 
-        let member_rows = l
-            .query(
-                "extension members",
-                "SELECT classid, objid FROM pg_catalog.pg_depend \
-                 WHERE deptype = 'e' AND refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass",
-                &[],
-            )
-            .await?;
         let ext_members: HashSet<ObjRef> = member_rows
             .iter()
             .map(|r| ObjRef::new(r.get(0), r.get(1)))
             .collect();
 
-        // Extension configuration tables: their rows are user data.
-        let cfg_rows = l
-            .query(
-                "extension configuration tables",
-                "SELECT t.cfg, coalesce(e.extcondition[t.i], '') \
-                 FROM pg_catalog.pg_extension e, \
-                      LATERAL unnest(e.extconfig) WITH ORDINALITY AS t(cfg, i) \
-                 WHERE e.extconfig IS NOT NULL",
-                &[],
-            )
-            .await?;
         let ext_config: HashMap<Oid, String> = cfg_rows
             .iter()
             .map(|r| (r.get::<_, Oid>(0), r.get::<_, String>(1)))
             .collect();
 
-        let rel_rows = l
-            .query(
-                "relations",
-                "SELECT c.oid, c.relnamespace, n.nspname, c.relname, c.relkind::text, \
-                        pg_catalog.pg_get_userbyid(c.relowner), c.relpersistence::text, \
-                        c.relispartition, c.relpages::int8, c.reltuples::float8 \
-                 FROM pg_catalog.pg_class c \
-                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.relkind IN ('r','p','v','m','S','f','c') \
-                   AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' \
-                 ORDER BY c.oid",
-                &[],
-            )
-            .await?;
         let mut relations = HashMap::new();
         for r in rel_rows {
             let oid: Oid = r.get(0);
@@ -212,14 +213,6 @@ impl Scope {
             );
         }
 
-        let comment_rows = l
-            .query(
-                "comments",
-                "SELECT classoid, objoid, objsubid, description FROM pg_catalog.pg_description \
-                 WHERE objoid >= $1",
-                &[&FIRST_NORMAL_OID],
-            )
-            .await?;
         let comments = comment_rows
             .into_iter()
             .map(|r| ((ObjRef::new(r.get(0), r.get(1)), r.get(2)), r.get(3)))

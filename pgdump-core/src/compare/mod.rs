@@ -137,8 +137,7 @@ fn diff(name: &str, a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) 
 
 async fn open(cfg: &ConnConfig) -> Result<(Client, crate::catalog::ServerVersion)> {
     let c = connect(cfg, crate::TOOL_NAME).await?;
-    let (v, _) = session::server_version(&c).await?;
-    session::setup_dump(&c, v).await?;
+    let (v, _) = session::setup_dump(&c).await?;
     c.batch_execute("SET TimeZone = 'UTC'; SET bytea_output = 'hex'")
         .await
         .context(|| "setting up the compare session".to_string())?;

@@ -46,18 +46,23 @@ pub async fn start_in_snapshot(
     opts: &DumpOptions,
 ) -> Result<CatalogStart> {
     let l = Loader { client, version };
-    let row = client
-        .query_one(
-            "SELECT pg_catalog.current_database()::text, pg_catalog.pg_encoding_to_char(d.encoding)::text \
-             FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
-            &[],
-        )
-        .await
-        .context(|| "reading the database".to_string())?;
+    let (row, scope) = futures::try_join!(
+        async {
+            client
+                .query_one(
+                    "SELECT pg_catalog.current_database()::text, \
+                            pg_catalog.pg_encoding_to_char(d.encoding)::text \
+                     FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
+                    &[],
+                )
+                .await
+                .context(|| "reading the database".to_string())
+        },
+        Scope::load(&l, opts),
+    )?;
     let database: String = row.get(0);
     let encoding: String = row.get(1);
 
-    let scope = Scope::load(&l, opts).await?;
     let mut to_lock: Vec<&Relation> = scope
         .relations
         .values()
@@ -140,12 +145,12 @@ pub async fn read_in_snapshot(
 /// its own (no data). For tools and tests; [`crate::dump::dump`] does this as part
 /// of a dump.
 pub async fn read_catalog(client: &Client, opts: &DumpOptions) -> Result<CatalogDump> {
-    let (version, text) = session::server_version(client).await?;
-    session::setup_dump(client, version).await?;
-    client
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .await
-        .context(|| "starting the catalog transaction".to_string())?;
+    let (version, text) = session::setup_dump_then(
+        client,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        "starting the catalog transaction",
+    )
+    .await?;
     let res = read_in_snapshot(client, version, text, opts).await;
     let _ = client.batch_execute("ROLLBACK").await;
     res

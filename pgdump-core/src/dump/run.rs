@@ -66,14 +66,12 @@ pub async fn dump(
     opts.writer.validate()?;
     let started = Instant::now();
     let (leader, route, leader_tap) = connect_routed(conn, TOOL_NAME).await?;
-    let (version, version_text) = session::server_version(&leader).await?;
-    session::setup_dump(&leader, version).await?;
-    let snap = snapshot::begin_leader(
-        &leader,
-        opts.serializable_deferrable,
-        opts.snapshot.as_deref(),
-    )
-    .await?;
+    // Version check, settings, BEGIN and the snapshot export: pipelined, in this order.
+    let begin = snapshot::begin_sql(opts.serializable_deferrable, opts.snapshot.as_deref());
+    let ((version, version_text), snap) = futures::try_join!(
+        session::setup_dump_then(&leader, &begin, "starting the dump transaction"),
+        snapshot::export(&leader, opts.snapshot.as_deref()),
+    )?;
 
     observer.event(&Event::Phase { name: "catalog" });
     // Cancellation is honoured while the catalog is read too (it can take long).
@@ -221,9 +219,8 @@ async fn connect_workers(
 ) -> Result<Vec<(Client, TapHandle)>> {
     futures::future::try_join_all((0..n).map(|_| async {
         let (c, tap) = connect_tapped(conn, route, TOOL_NAME).await?;
-        let (version, _) = session::server_version(&c).await?;
-        session::setup_dump(&c, version).await?;
-        snapshot::import(&c, snap).await?;
+        let what = format!("importing the dump snapshot {}", snap.id);
+        session::setup_dump_then(&c, &snapshot::import_sql(snap), &what).await?;
         Ok::<_, CoreError>((c, tap))
     }))
     .await
