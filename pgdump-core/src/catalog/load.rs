@@ -14,67 +14,206 @@ use crate::error::{CoreError, Result};
 use crate::graph::select::closure;
 use crate::graph::{order::order, Graph};
 
-type ItemsFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Item>>> + Send + 'a>>;
+type PartFuture<'a> = Pin<Box<dyn Future<Output = Result<Part>> + Send + 'a>>;
+
+/// What one piece of the catalog read brings.
+enum Part {
+    Items(Vec<Item>),
+    Edges(Vec<DepEdge>),
+    Unsupported(Vec<String>),
+}
+
+/// Everything the catalog read brings, before assembly.
+pub struct Loaded {
+    /// Items of every kind, in the historical order of the kinds.
+    pub items: Vec<Item>,
+    /// `pg_depend`.
+    pub edges: Vec<DepEdge>,
+    /// Objects in scope that pgdump cannot reproduce.
+    pub unsupported: Vec<String>,
+}
+
+/// The pieces of the catalog read, most expensive first (measured on 2,000 tables:
+/// tables take as long as indexes, views, constraints and sequences together).
+const PIECES: [&str; 29] = [
+    "table",
+    "index",
+    "view",
+    "sequence",
+    "constraint",
+    "function",
+    "pg_depend",
+    "unsupported",
+    "types",
+    "role",
+    "trigger",
+    "operator",
+    "schema",
+    "extension",
+    "domain",
+    "collation",
+    "cast",
+    "text_search",
+    "language",
+    "aggregate",
+    "event_trigger",
+    "rule",
+    "policy",
+    "default_acl",
+    "fdw",
+    "publication",
+    "statistics",
+    "large_object",
+    "database",
+];
+
+/// Order in which the kinds' items are returned (historical; the graph sorts them).
+const ITEM_ORDER: [&str; 27] = [
+    "schema",
+    "extension",
+    "types",
+    "domain",
+    "collation",
+    "cast",
+    "operator",
+    "text_search",
+    "language",
+    "table",
+    "constraint",
+    "index",
+    "sequence",
+    "view",
+    "function",
+    "aggregate",
+    "trigger",
+    "event_trigger",
+    "rule",
+    "policy",
+    "default_acl",
+    "fdw",
+    "publication",
+    "statistics",
+    "large_object",
+    "database",
+    "role",
+];
+
+/// Start reading one piece on `l`.
+fn start<'a>(piece: &'static str, l: &'a Loader<'a>, scope: &'a Scope) -> PartFuture<'a> {
+    fn items<'a>(
+        what: &'static str,
+        f: impl Future<Output = Result<Vec<Item>>> + Send + 'a,
+    ) -> PartFuture<'a> {
+        Box::pin(async move { timed(what, f).await.map(Part::Items) })
+    }
+    match piece {
+        "table" => items(piece, table::collect(l, scope)),
+        "index" => items(piece, index::collect(l, scope)),
+        "view" => items(piece, view::collect(l, scope)),
+        "sequence" => items(piece, sequence::collect(l, scope)),
+        "constraint" => items(piece, constraint::collect(l, scope)),
+        "function" => items(piece, function::collect(l, scope)),
+        "pg_depend" => Box::pin(async move { depend::load(l).await.map(Part::Edges) }),
+        "unsupported" => {
+            Box::pin(async move { unsupported::census(l, scope).await.map(Part::Unsupported) })
+        }
+        "types" => items(piece, types::collect(l, scope)),
+        "role" => items(piece, role::collect(l, scope)),
+        "trigger" => items(piece, trigger::collect(l, scope)),
+        "operator" => items(piece, operator::collect(l, scope)),
+        "schema" => items(piece, schema::collect(l, scope)),
+        "extension" => items(piece, extension::collect(l, scope)),
+        "domain" => items(piece, domain::collect(l, scope)),
+        "collation" => items(piece, collation::collect(l, scope)),
+        "cast" => items(piece, cast::collect(l, scope)),
+        "text_search" => items(piece, text_search::collect(l, scope)),
+        "language" => items(piece, language::collect(l, scope)),
+        "aggregate" => items(piece, aggregate::collect(l, scope)),
+        "event_trigger" => items(piece, event_trigger::collect(l, scope)),
+        "rule" => items(piece, rule::collect(l, scope)),
+        "policy" => items(piece, policy::collect(l, scope)),
+        "default_acl" => items(piece, default_acl::collect(l, scope)),
+        "fdw" => items(piece, fdw::collect(l, scope)),
+        "publication" => items(piece, publication::collect(l, scope)),
+        "statistics" => items(piece, statistics::collect(l, scope)),
+        "large_object" => items(piece, large_object::collect(l, scope)),
+        "database" => items(piece, database::collect(l, scope)),
+        other => {
+            Box::pin(async move { Err(CoreError::Internal(format!("no catalog piece {other}"))) })
+        }
+    }
+}
+
+/// Pieces a connection has in flight at once: enough to keep its requests pipelined
+/// (the cheap kinds are a round trip each), few enough that what is left goes to
+/// whichever connection frees up first.
+const IN_FLIGHT: usize = 4;
 
 /// Load every kind of object in scope as items. Queries run pipelined on the
 /// leader connection; tables must already be locked.
 pub async fn load_items(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> {
-    load_items_on(std::slice::from_ref(l), scope).await
+    Ok(load_all_on(std::slice::from_ref(l), scope).await?.items)
 }
 
-/// Like [`load_items`], spread over several connections in the same snapshot
-/// (`lanes[0]` is the leader): the kinds are dealt out by expected cost, most
-/// expensive first, so that the server reads the catalog on as many backends.
-pub async fn load_items_on(lanes: &[Loader<'_>], scope: &Scope) -> Result<Vec<Item>> {
-    let n = lanes.len();
-    if n == 0 {
+/// Read the whole catalog (items of every kind, `pg_depend`, the census of what
+/// cannot be dumped) on several connections in the same snapshot (`lanes[0]` is the
+/// leader). Each connection keeps a few pieces in flight and takes the next one, most
+/// expensive first, as one of its own finishes: the server reads the catalog on as many
+/// backends, and a piece that is slow on this database does not leave the other
+/// connections idle.
+pub async fn load_all_on<'a>(lanes: &'a [Loader<'a>], scope: &'a Scope) -> Result<Loaded> {
+    if lanes.is_empty() {
         return Err(CoreError::Internal(
             "no connection to read the catalog on".into(),
         ));
     }
-    // Each kind has a rank; rank r runs on lane r % n. Measured on 2,000 tables,
-    // tables take as long as indexes, views, constraints and sequences together, so
-    // those have odd ranks (the second lane when there are two) and the cheap kinds
-    // alternate.
-    let lane = |i: usize| &lanes[i % n];
-    // Results come back in this (the historical) order whatever the lanes.
-    let futures: Vec<ItemsFuture<'_>> = vec![
-        Box::pin(timed("schema", schema::collect(lane(10), scope))),
-        Box::pin(timed("extension", extension::collect(lane(11), scope))),
-        Box::pin(timed("types", types::collect(lane(2), scope))),
-        Box::pin(timed("domain", domain::collect(lane(12), scope))),
-        Box::pin(timed("collation", collation::collect(lane(13), scope))),
-        Box::pin(timed("cast", cast::collect(lane(14), scope))),
-        Box::pin(timed("operator", operator::collect(lane(6), scope))),
-        Box::pin(timed("text_search", text_search::collect(lane(15), scope))),
-        Box::pin(timed("language", language::collect(lane(16), scope))),
-        Box::pin(timed("table", table::collect(lane(0), scope))),
-        Box::pin(timed("constraint", constraint::collect(lane(5), scope))),
-        Box::pin(timed("index", index::collect(lane(1), scope))),
-        Box::pin(timed("sequence", sequence::collect(lane(7), scope))),
-        Box::pin(timed("view", view::collect(lane(3), scope))),
-        Box::pin(timed("function", function::collect(lane(9), scope))),
-        Box::pin(timed("aggregate", aggregate::collect(lane(17), scope))),
-        Box::pin(timed("trigger", trigger::collect(lane(8), scope))),
-        Box::pin(timed(
-            "event_trigger",
-            event_trigger::collect(lane(18), scope),
-        )),
-        Box::pin(timed("rule", rule::collect(lane(19), scope))),
-        Box::pin(timed("policy", policy::collect(lane(20), scope))),
-        Box::pin(timed("default_acl", default_acl::collect(lane(21), scope))),
-        Box::pin(timed("fdw", fdw::collect(lane(22), scope))),
-        Box::pin(timed("publication", publication::collect(lane(23), scope))),
-        Box::pin(timed("statistics", statistics::collect(lane(24), scope))),
-        Box::pin(timed(
-            "large_object",
-            large_object::collect(lane(25), scope),
-        )),
-        Box::pin(timed("database", database::collect(lane(26), scope))),
-        Box::pin(timed("role", role::collect(lane(4), scope))),
-    ];
-    let lists = futures::future::try_join_all(futures).await?;
-    Ok(lists.into_iter().flatten().collect())
+    // The first pieces are dealt round the lanes (lane k gets pieces k, k + n, ...), so
+    // that the most expensive ones do not all land on the first; the rest go to
+    // whichever lane has room first.
+    let n = lanes.len();
+    let next = std::sync::atomic::AtomicUsize::new(n * IN_FLIGHT);
+    let drive = |(k, l): (usize, &'a Loader<'a>)| {
+        let next = &next;
+        async move {
+            let mut running = futures::stream::FuturesUnordered::new();
+            let mut done: Vec<(&'static str, Part)> = Vec::new();
+            let mut dealt = (0..IN_FLIGHT).map(|j| k + j * n);
+            loop {
+                while running.len() < IN_FLIGHT {
+                    let i = dealt
+                        .next()
+                        .unwrap_or_else(|| next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+                    let Some(&piece) = PIECES.get(i) else { break };
+                    running.push(async move { (piece, start(piece, l, scope).await) });
+                }
+                match futures::StreamExt::next(&mut running).await {
+                    Some((piece, part)) => done.push((piece, part?)),
+                    None => return Ok::<_, CoreError>(done),
+                }
+            }
+        }
+    };
+    let per_lane = futures::future::try_join_all(lanes.iter().enumerate().map(drive)).await?;
+    let mut by_piece: std::collections::HashMap<&'static str, Part> =
+        per_lane.into_iter().flatten().collect();
+    let mut out = Loaded {
+        items: Vec::new(),
+        edges: Vec::new(),
+        unsupported: Vec::new(),
+    };
+    for kind in ITEM_ORDER {
+        if let Some(Part::Items(v)) = by_piece.remove(kind) {
+            out.items.extend(v);
+        }
+    }
+    for (_, part) in by_piece {
+        match part {
+            Part::Edges(e) => out.edges = e,
+            Part::Unsupported(u) => out.unsupported = u,
+            Part::Items(_) => {}
+        }
+    }
+    Ok(out)
 }
 
 /// `fut`, with its duration logged at debug level.
@@ -265,4 +404,24 @@ fn check_unique_keys(items: &[Item]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every piece that brings items has a place in the item order (or its items would be
+    /// dropped), and every piece is read once.
+    #[test]
+    fn every_piece_is_read_once_and_its_items_kept() {
+        let mut pieces: Vec<&str> = PIECES.to_vec();
+        pieces.sort_unstable();
+        let n = pieces.len();
+        pieces.dedup();
+        assert_eq!(pieces.len(), n, "a piece is listed twice");
+        let mut items: Vec<&str> = ITEM_ORDER.to_vec();
+        items.extend(["pg_depend", "unsupported"]);
+        items.sort_unstable();
+        assert_eq!(pieces, items);
+    }
 }

@@ -3,7 +3,7 @@
 use tokio_postgres::Client;
 
 use super::lock::lock_tables;
-use crate::catalog::load::{assemble, load_edges, load_items_on, unsupported_objects};
+use crate::catalog::load::{assemble, load_all_on, Loaded};
 use crate::catalog::{Loader, Relation, Scope, ServerVersion};
 use crate::error::{CoreError, QueryContext, Result};
 use crate::graph::Graph;
@@ -96,15 +96,12 @@ pub async fn finish_in_snapshot(
         .chain(helpers.iter())
         .map(|client| Loader { client, version })
         .collect();
-    // pg_depend and the census of unsupported objects go on the last lanes.
-    let edge_lane = &lanes[(lanes.len() - 1).min(1)];
-    let census_lane = &lanes[lanes.len() - 1];
     let t0 = std::time::Instant::now();
-    let (items, edges, unsupported) = futures::try_join!(
-        load_items_on(&lanes, &scope),
-        load_edges(edge_lane),
-        unsupported_objects(census_lane, &scope)
-    )?;
+    let Loaded {
+        items,
+        edges,
+        unsupported,
+    } = load_all_on(&lanes, &scope).await?;
     if !unsupported.is_empty() && !scope.opts.skip_unsupported {
         return Err(CoreError::Unsupported {
             objects: unsupported,
