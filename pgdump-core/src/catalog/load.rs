@@ -149,12 +149,6 @@ fn start<'a>(piece: &'static str, l: &'a Loader<'a>, scope: &'a Scope) -> PartFu
 /// whichever connection frees up first.
 const IN_FLIGHT: usize = 4;
 
-/// Load every kind of object in scope as items. Queries run pipelined on the
-/// leader connection; tables must already be locked.
-pub async fn load_items(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> {
-    Ok(load_all_on(std::slice::from_ref(l), scope).await?.items)
-}
-
 /// Read the whole catalog (items of every kind, `pg_depend`, the census of what
 /// cannot be dumped) on several connections in the same snapshot (`lanes[0]` is the
 /// leader). Each connection keeps a few pieces in flight and takes the next one, most
@@ -222,16 +216,6 @@ async fn timed<T>(what: &str, fut: impl Future<Output = T>) -> T {
     let out = fut.await;
     tracing::debug!(took = ?t0.elapsed(), "read {what}");
     out
-}
-
-/// Objects in scope that pgdump cannot reproduce.
-pub async fn unsupported_objects(l: &Loader<'_>, scope: &Scope) -> Result<Vec<String>> {
-    unsupported::census(l, scope).await
-}
-
-/// Load `pg_depend`.
-pub async fn load_edges(l: &Loader<'_>) -> Result<Vec<DepEdge>> {
-    depend::load(l).await
 }
 
 /// Build the dependency graph, apply the selection options and order it.
