@@ -2,6 +2,7 @@
 //! TOC → COPY streams → archive → seal.
 
 mod binary_types;
+mod budget;
 mod catalog;
 mod copy_sink;
 pub mod lock;

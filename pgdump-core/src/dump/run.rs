@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
+use super::budget::{Budget, Spent};
 use super::copy_sink::{DumpSink, RawFrameMsg, SinkError};
 use super::output::Output;
 use super::plan::{self, KeyBounds, Unit, Work};
@@ -120,7 +121,12 @@ pub async fn dump(
 
     let mut out = output.open()?;
     let pending = out.file.take();
-    let (frame_tx, frame_rx) = std::sync::mpsc::sync_channel::<EncodedFrame>(opts.jobs * 2 + 2);
+    // Encoded frames on their way to the writer: bounded in bytes (as many as
+    // `2 x jobs + 2` full frames), not in number, so that small tables' frames keep
+    // flowing while the writer writes the table of contents.
+    let budget = Budget::new((opts.jobs * 2 + 2).saturating_mul(opts.writer.frame_size));
+    let (frame_tx, frame_rx) =
+        std::sync::mpsc::sync_channel::<(EncodedFrame, Spent)>(FRAMES_QUEUED);
     // Whether to seal the archive, sent once every frame is in: only a complete dump is
     // sealed. A failed or cancelled one ends without index and footer, which every reader
     // rejects as unsealed (a stream output cannot be taken back).
@@ -133,7 +139,7 @@ pub async fn dump(
         .name("pgdump-writer".into())
         .spawn(move || -> Result<Option<Summary>> {
             let mut w = ArchiveWriter::new(out.writer, &toc, wopts)?;
-            for f in frame_rx {
+            for (f, _spent) in frame_rx {
                 w.write_frame(&f)?;
             }
             if !seal_rx.recv().unwrap_or(false) {
@@ -153,6 +159,7 @@ pub async fn dump(
         units,
         opts,
         frame_tx,
+        budget,
         observer.clone(),
         cancel,
     )
@@ -233,7 +240,8 @@ async fn run_units(
     workers: Vec<(Client, TapHandle)>,
     units: Vec<Unit>,
     opts: &DumpOptions,
-    frame_tx: std::sync::mpsc::SyncSender<EncodedFrame>,
+    frame_tx: std::sync::mpsc::SyncSender<(EncodedFrame, Spent)>,
+    budget: Budget,
     observer: SharedObserver,
     cancel: CancellationToken,
 ) -> Result<()> {
@@ -270,10 +278,11 @@ async fn run_units(
         let codec = opts.writer.codec;
         let columnar = columnar.clone();
         let ftx = frame_tx.clone();
+        let budget = budget.clone();
         let enc_pool = pool.clone();
         let encoder = std::thread::Builder::new()
             .name(format!("pgdump-encode-{i}"))
-            .spawn(move || encode_loop(raw_rx, ftx, codec, &columnar, &enc_pool))
+            .spawn(move || encode_loop(raw_rx, ftx, &budget, codec, &columnar, &enc_pool))
             .map_err(|e| CoreError::io("starting an encoder thread", e))?;
         let ctx = WorkerCtx {
             units: units.clone(),
@@ -347,40 +356,32 @@ struct WorkerCtx {
     pool: BufPool,
 }
 
+/// Encoded frames the writer's channel holds at most (their bytes are bounded by the
+/// [`Budget`]).
+const FRAMES_QUEUED: usize = 4096;
+
 /// COPY units estimated this small are run several at a time on one connection,
 /// their statements pipelined: their cost is round trips, not rows.
 const SMALL_UNIT: u64 = 64 << 10;
 
-/// How many small units are pipelined at once.
-const PIPELINE: usize = 8;
+/// How many small units a connection has in flight at once.
+const PIPELINE: usize = 16;
 
 impl WorkerCtx {
-    /// The next unit, or a run of up to [`PIPELINE`] small COPY units.
-    fn next_batch(&self) -> Vec<usize> {
-        let small = |u: usize| {
-            self.units
-                .get(u)
-                .is_some_and(|x| matches!(x.work, Work::Copy { .. }) && x.est_bytes <= SMALL_UNIT)
-        };
-        let Ok(mut q) = self.queue.lock() else {
-            return Vec::new();
-        };
-        let Some(first) = q.pop_front() else {
-            return Vec::new();
-        };
-        let mut batch = vec![first];
-        if small(first) {
-            while batch.len() < PIPELINE {
-                match q.front() {
-                    Some(&u) if small(u) => {
-                        q.pop_front();
-                        batch.push(u);
-                    }
-                    _ => break,
-                }
-            }
+    fn is_small(&self, u: usize) -> bool {
+        self.units
+            .get(u)
+            .is_some_and(|x| matches!(x.work, Work::Copy { .. }) && x.est_bytes <= SMALL_UNIT)
+    }
+
+    /// The next unit of the queue; with `small_only`, only if it is a small COPY unit.
+    fn next_unit(&self, small_only: bool) -> Option<usize> {
+        let mut q = self.queue.lock().ok()?;
+        let &first = q.front()?;
+        if small_only && !self.is_small(first) {
+            return None;
         }
-        batch
+        q.pop_front()
     }
 }
 
@@ -389,26 +390,29 @@ async fn worker(
     ctx: &WorkerCtx,
     raw_tx: &mpsc::Sender<RawFrameMsg>,
 ) -> Result<()> {
+    // Small units keep the connection's pipeline full: as one finishes, the next one's
+    // statements go out. Requests go out in the order the futures are first polled and
+    // results come back in that order, so the first error is the one reported (the
+    // others are "transaction is aborted" after it). The tap takes one COPY at a time:
+    // small tables do not need it, and a big unit runs alone through it.
+    let mut pipeline = futures::stream::FuturesOrdered::new();
     loop {
-        let batch = ctx.next_batch();
         if ctx.stop.is_cancelled() {
             return Err(CoreError::Cancelled);
         }
-        match batch.as_slice() {
-            [] => return Ok(()),
-            [u] => run_unit(client, ctx, *u, raw_tx, true).await?,
-            many => {
-                // Requests go out in the order the futures are first polled, and
-                // the first error in that order is the one reported (the others are
-                // "transaction is aborted" after it). The tap takes one COPY at a
-                // time: small tables do not need it.
-                let results = futures::future::join_all(
-                    many.iter()
-                        .map(|&u| run_unit(client, ctx, u, raw_tx, false)),
-                )
-                .await;
-                results.into_iter().collect::<Result<Vec<()>>>()?;
+        while pipeline.len() < PIPELINE {
+            let Some(u) = ctx.next_unit(!pipeline.is_empty()) else {
+                break;
+            };
+            if pipeline.is_empty() && !ctx.is_small(u) {
+                run_unit(client, ctx, u, raw_tx, true).await?;
+                continue;
             }
+            pipeline.push_back(run_unit(client, ctx, u, raw_tx, false));
+        }
+        match pipeline.next().await {
+            Some(res) => res?,
+            None => return Ok(()),
         }
     }
 }
@@ -700,7 +704,8 @@ fn is_binary_copy(u: &Unit) -> bool {
 
 fn encode_loop(
     mut rx: mpsc::Receiver<RawFrameMsg>,
-    tx: std::sync::mpsc::SyncSender<EncodedFrame>,
+    tx: std::sync::mpsc::SyncSender<(EncodedFrame, Spent)>,
+    budget: &Budget,
     codec: pgdump_format::Codec,
     columnar: &[bool],
     pool: &BufPool,
@@ -729,8 +734,14 @@ fn encode_loop(
         } else {
             enc.encode_owned(stream, seq, data, codec, meta)?
         };
-        if tx.send(frame).is_err() {
-            // The writer stopped; its own error is reported.
+        // The writer stopped (its own error is reported) when the budget or the channel
+        // is gone.
+        let Some(spent) =
+            budget.spend_blocking(usize::try_from(frame.record_len()).unwrap_or(usize::MAX))
+        else {
+            return Ok(());
+        };
+        if tx.send((frame, spent)).is_err() {
             return Ok(());
         }
     }
