@@ -274,9 +274,13 @@ impl DatasetReport {
                 out.push(("dump vs pg_dump -Fd -jN -Z1".to_string(), a / b, dump_fd));
             }
         }
-        if let (Some(a), Some(b)) = (
+        // The issue sets this one for many tables (batched catalog queries and locks);
+        // on a schema of a few tables both tools take a few round trips and the fixed
+        // cost of their catalog queries, shown in the table but not judged.
+        if let (Some(a), Some(b), true) = (
             wall("pgdump dump --schema-only"),
             wall("pg_dump -Fc --schema-only"),
+            self.name == "many",
         ) {
             out.push(("--schema-only dump vs pg_dump's".to_string(), a / b, 1.0));
         }
