@@ -405,6 +405,12 @@ impl RawFrame {
     pub fn decode(self) -> Result<Frame, FormatError> {
         with_thread_decoder(|d| d.decode(self))
     }
+
+    /// Like [`RawFrame::decode`], the payload into `out` (cleared first, its capacity
+    /// reused), for readers that recycle their buffers.
+    pub fn decode_into(&self, out: &mut Vec<u8>) -> Result<(), FormatError> {
+        with_thread_decoder(|d| d.decode_into(self, out))
+    }
 }
 
 /// A verified, decompressed frame.
@@ -548,6 +554,12 @@ mod tests {
             let mut out = Vec::new();
             FrameDecoder::new().decode_into(&rf, &mut out).unwrap();
             assert_eq!(out, raw);
+            // into a used buffer (the thread's decoder): cleared, capacity kept
+            let mut used = b"left over".repeat(100_000);
+            let cap = used.capacity();
+            rf.decode_into(&mut used).unwrap();
+            assert_eq!(used, raw);
+            assert_eq!(used.capacity(), cap);
             let fr = rf.decode().unwrap();
             assert_eq!(fr.data, raw);
             assert_eq!(fr.meta, meta);

@@ -8,7 +8,7 @@ use pgdump_format::{CopyFormat, DataKind, Frame, TableData};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
-use crate::copy_data::{binary_header, BINARY_TRAILER};
+use crate::copy_data::{binary_header, BufPool, BINARY_TRAILER};
 use crate::error::{CoreError, Result};
 
 /// How a batch of frames is loaded.
@@ -56,13 +56,33 @@ fn server_err(object: &str, e: tokio_postgres::Error) -> CoreError {
     }
 }
 
-/// Load the frames coming from `frames` into `data.target` with one COPY.
+/// A frame's payload handed to the COPY, its buffer back to the pool once sent.
+struct Pooled {
+    buf: Vec<u8>,
+    pool: BufPool,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        self.pool.put(std::mem::take(&mut self.buf));
+    }
+}
+
+/// Load the frames coming from `frames` into `data.target` with one COPY; the frames'
+/// buffers go back to `bufs`.
 pub async fn load_copy(
     client: &Client,
     object: &str,
     data: &TableData,
     mode: LoadMode,
     mut frames: mpsc::Receiver<Result<Frame>>,
+    bufs: &BufPool,
 ) -> Result<Loaded> {
     if mode.freeze {
         client
@@ -70,7 +90,7 @@ pub async fn load_copy(
             .await
             .map_err(|e| server_err(object, e))?;
     }
-    let res = copy(client, object, data, mode, &mut frames).await;
+    let res = copy(client, object, data, mode, &mut frames, bufs).await;
     if mode.freeze {
         let end = if res.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let done = client.batch_execute(end).await;
@@ -87,6 +107,7 @@ async fn copy(
     data: &TableData,
     mode: LoadMode,
     frames: &mut mpsc::Receiver<Result<Frame>>,
+    bufs: &BufPool,
 ) -> Result<Loaded> {
     let sql = copy_in_sql(data, mode.freeze);
     let sink = client
@@ -106,7 +127,11 @@ async fn copy(
         let frame = frame?;
         loaded.rows += frame.meta.rows;
         loaded.bytes += frame.data.len() as u64;
-        sink.send(Bytes::from(frame.data))
+        let payload = Pooled {
+            buf: frame.data,
+            pool: bufs.clone(),
+        };
+        sink.send(Bytes::from_owner(payload))
             .await
             .map_err(|e| server_err(object, e))?;
     }
@@ -133,6 +158,7 @@ pub async fn load_large_objects(
     client: &Client,
     object: &str,
     mut frames: mpsc::Receiver<Result<Frame>>,
+    bufs: &BufPool,
 ) -> Result<Loaded> {
     let stmt = client
         .prepare("SELECT pg_catalog.lo_put($1::pg_catalog.oid, $2::int8, $3::bytea)")
@@ -157,6 +183,7 @@ pub async fn load_large_objects(
             loaded.rows += 1;
             loaded.bytes += rec.data.len() as u64;
         }
+        bufs.put(frame.data);
     }
     Ok(loaded)
 }
@@ -168,10 +195,11 @@ pub async fn load(
     data: &TableData,
     mode: LoadMode,
     frames: mpsc::Receiver<Result<Frame>>,
+    bufs: &BufPool,
 ) -> Result<Loaded> {
     match data.kind {
-        DataKind::Copy => load_copy(client, object, data, mode, frames).await,
-        DataKind::LargeObjects => load_large_objects(client, object, frames).await,
+        DataKind::Copy => load_copy(client, object, data, mode, frames, bufs).await,
+        DataKind::LargeObjects => load_large_objects(client, object, frames, bufs).await,
     }
 }
 

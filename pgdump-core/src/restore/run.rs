@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pgdump_format::{ArchiveReader, DataKind, Frame, RawFrame, StreamReader, Toc, TocEntry};
+use pgdump_format::{
+    ArchiveReader, CodecKind, DataKind, Frame, RawFrame, StreamReader, Toc, TocEntry, Transform,
+};
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +28,7 @@ use super::sched::{Scheduler, State};
 use super::select::{self, entry_kind};
 use crate::catalog::Kind;
 use crate::conn::{connect, ConnConfig};
+use crate::copy_data::BufPool;
 use crate::error::{CoreError, DbMessage, QueryContext, Result};
 use crate::progress::{Event, SharedObserver};
 use crate::quote::ident;
@@ -247,6 +250,8 @@ struct Run {
     observer: SharedObserver,
     stop: CancellationToken,
     frame_permits: Arc<Semaphore>,
+    /// Buffers of decoded frames, back from the COPYs that sent them.
+    bufs: BufPool,
 }
 
 impl Run {
@@ -376,6 +381,8 @@ async fn run(
         observer: observer.clone(),
         stop: cancel.child_token(),
         frame_permits: Arc::new(Semaphore::new(opts.jobs * 2 + 1)),
+        // Per connection: two frames queued for its COPY, one being sent, one being decoded.
+        bufs: BufPool::new(opts.jobs * 4 + 2),
     });
 
     let mut clients = Vec::new();
@@ -1143,10 +1150,14 @@ async fn load_task(
     let producer = match &run.source {
         Source::File(reader) => {
             let reader = reader.clone();
+            let bufs = run.bufs.clone();
             tokio::task::spawn_blocking(move || {
                 let locs = reader.frames(stream);
                 for loc in locs.get(frames).unwrap_or(&[]) {
-                    let f = reader.read_frame(loc).map_err(CoreError::from);
+                    let f = reader
+                        .read_raw_frame(loc)
+                        .and_then(|raw| decode_pooled(raw, &bufs))
+                        .map_err(CoreError::from);
                     let stop = f.is_err();
                     if tx.blocking_send(f).is_err() || stop {
                         break;
@@ -1156,15 +1167,17 @@ async fn load_task(
         }
         Source::Pipe => {
             let raw = run.lock().pipe_frames.remove(&task);
+            let bufs = run.bufs.clone();
             tokio::task::spawn_blocking(move || {
                 if let Some(raw) = raw {
-                    let _ = tx.blocking_send(raw.decode().map_err(CoreError::from));
+                    let _ = tx.blocking_send(decode_pooled(raw, &bufs).map_err(CoreError::from));
                 }
             })
         }
     };
     let object = object_name(e);
-    let res = copy_in::load(client, &object, data, LoadMode { freeze }, rx).await;
+    let mode = LoadMode { freeze };
+    let res = copy_in::load(client, &object, data, mode, rx, &run.bufs).await;
     let _ = producer.await;
     if matches!(run.source, Source::Pipe) {
         run.frame_permits.add_permits(1);
@@ -1183,6 +1196,24 @@ async fn load_task(
     };
     *st.loaded.entry(target).or_default() += loaded.rows;
     Ok(())
+}
+
+/// Decodes a frame into a buffer of the pool (a stored-raw frame keeps its own: no copy).
+fn decode_pooled(
+    raw: RawFrame,
+    bufs: &BufPool,
+) -> std::result::Result<Frame, pgdump_format::FormatError> {
+    if raw.codec() == CodecKind::None && raw.transform() == Transform::None {
+        return raw.decode();
+    }
+    let mut data = bufs.get(0);
+    raw.decode_into(&mut data)?;
+    Ok(Frame {
+        stream: raw.stream(),
+        seq: raw.seq(),
+        meta: raw.meta(),
+        data,
+    })
 }
 
 // ---- pipe input
