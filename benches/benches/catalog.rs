@@ -6,10 +6,12 @@
 //! `dump::toc::build`), the schema SQL text (`dump::schema_sql`), and writing and
 //! reading that TOC in an archive. Throughput in items per second of one core.
 //!
-//! The per-kind DDL functions (`catalog::table::table_sql`, `index_items`,
-//! `constraint_items`, ...) are private and take rows of a live server, so DDL text
-//! generation is covered here only by what is public: the items' SQL assembled into the
-//! TOC and the schema script.
+//! DDL text generation itself: `catalog_ddl` runs the per-kind DDL functions the dump
+//! applies to a server's rows (`CREATE TABLE` of 8 columns with a serial default and a
+//! CHECK, its sequence with OWNED BY and value, the primary key as one statement and as
+//! the restore's two, a foreign key, an index) on synthetic rows for every table, through
+//! `pgdump_core::catalog::bench_ddl` (feature `bench-internals`); throughput in tables per
+//! second, and bytes of SQL.
 //!
 //! cargo bench -p pgdump-benches --bench catalog -- --warm-up-time 1 --measurement-time 3
 
@@ -105,6 +107,22 @@ fn bench_catalog<M: Measurement>(c: &mut Criterion<M>) {
     g.bench_function("schema_sql", |b| {
         b.iter(|| black_box(pgdump_core::dump::schema_sql(&ordered)).len())
     });
+    g.finish();
+
+    // DDL text of every table's objects (tables per second).
+    let ddl_bytes = pgdump_core::catalog::bench_ddl(n, 8);
+    eprintln!("catalog_ddl: {n} tables, {ddl_bytes} bytes of SQL");
+    let mut g = c.benchmark_group("catalog_ddl");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("tables", |b| {
+        b.iter(|| black_box(pgdump_core::catalog::bench_ddl(n, 8)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("catalog");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(items));
     g.bench_function("toc_write", |b| {
         b.iter(|| {
             let w = ArchiveWriter::new(io::sink(), &toc, WriterOptions::default()).unwrap();

@@ -379,6 +379,37 @@ pub(crate) async fn unsupported(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Str
         .collect())
 }
 
+/// The primary key of synthetic table `i` (as one statement and as the restore's two)
+/// and a foreign key to table `i / 2`: the DDL benchmark's constraints.
+#[cfg(feature = "bench-internals")]
+pub(crate) fn bench_ddl(i: usize) -> Result<String> {
+    let table = format!("app.t{i}");
+    let pk = Constraint {
+        oid: 1,
+        name: format!("t{i}_pkey"),
+        contype: 'p',
+        keys: vec!["col_0".into()],
+        ..Constraint::default()
+    };
+    let fk = Constraint {
+        oid: 2,
+        name: format!("t{i}_col_2_fkey"),
+        contype: 'f',
+        def: Some(format!(
+            "FOREIGN KEY (col_2) REFERENCES app.t{}(col_0)",
+            i / 2
+        )),
+        ..Constraint::default()
+    };
+    let mut sql = constraint_sql(&pk, &table, false)?;
+    if let Some((build, attach)) = two_step(&pk, &table, 'r', false) {
+        sql.push_str(&build);
+        sql.push_str(&attach);
+    }
+    sql.push_str(&constraint_sql(&fk, &table, false)?);
+    Ok(sql)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -233,6 +233,25 @@ pub(crate) async fn unsupported(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Str
         .collect())
 }
 
+/// An index of synthetic table `i` with a statistics target: the DDL benchmark's index.
+#[cfg(feature = "bench-internals")]
+pub(crate) fn bench_ddl(i: usize) -> String {
+    let name = format!("t{i}_col_1_idx");
+    let x = Index {
+        name: name.clone(),
+        stats: vec![(1, 500)],
+        ..Index::default()
+    };
+    let def = format!("CREATE INDEX {name} ON app.t{i} USING btree (col_1)");
+    index_sql(
+        &def,
+        &qualify("app", &name),
+        &name,
+        &format!("app.t{i}"),
+        &x,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,3 +200,21 @@ impl Loader<'_> {
 pub fn opt_vec(v: Option<Vec<String>>) -> Vec<String> {
     v.unwrap_or_default()
 }
+
+/// The DDL text of a synthetic catalog of `tables` tables of `columns` columns, each
+/// with a serial sequence, a primary key (the single statement and the restore's two),
+/// a foreign key and an index, through the same functions a dump uses on a server's
+/// rows. Returns the bytes of SQL made. For the criterion benchmark of DDL generation
+/// (feature `bench-internals`); not an API.
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub fn bench_ddl(tables: usize, columns: usize) -> usize {
+    let mut bytes = 0;
+    for i in 0..tables {
+        bytes += table::bench_ddl(i, columns).len();
+        bytes += sequence::bench_ddl(i).len();
+        bytes += constraint::bench_ddl(i).map_or(0, |s| s.len());
+        bytes += index::bench_ddl(i).len();
+    }
+    bytes
+}

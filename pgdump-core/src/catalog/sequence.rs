@@ -467,6 +467,29 @@ pub(crate) async fn unsupported(_l: &Loader<'_>, _scope: &Scope) -> Result<Vec<S
     Ok(Vec::new())
 }
 
+/// The serial sequence of synthetic table `i` with its OWNED BY and value: the DDL
+/// benchmark's sequence.
+#[cfg(feature = "bench-internals")]
+pub(crate) fn bench_ddl(i: usize) -> String {
+    let s = Sequence {
+        schema: "app".into(),
+        name: format!("t{i}_col_0_seq"),
+        persistence: 'p',
+        type_name: "integer".into(),
+        start: 1,
+        increment: 1,
+        max: i64::from(i32::MAX),
+        min: 1,
+        cache: 1,
+        ..Sequence::default()
+    };
+    let seq = qualify(&s.schema, &s.name);
+    let mut sql = create_sql(&s);
+    sql.push_str(&owned_by_sql(&seq, &format!("app.t{i}"), "col_0"));
+    sql.push_str(&setval_sql(&seq, 1000, true));
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

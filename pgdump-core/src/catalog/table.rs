@@ -1180,6 +1180,58 @@ pub(crate) async fn unsupported(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Str
     Ok(out)
 }
 
+/// The `CREATE TABLE` of a synthetic table `i` of `cols` columns of common types (a
+/// serial key with its default and NOT NULL, a CHECK): the DDL benchmark's table.
+#[cfg(feature = "bench-internals")]
+pub(crate) fn bench_ddl(i: usize, cols: usize) -> String {
+    const TYPES: [&str; 6] = [
+        "integer",
+        "text",
+        "numeric(12,2)",
+        "timestamp with time zone",
+        "jsonb",
+        "boolean",
+    ];
+    let t = Table {
+        oid: Oid::try_from(i).unwrap_or(0),
+        schema: "app".into(),
+        name: format!("t{i}"),
+        owner: "owner".into(),
+        relkind: 'r',
+        persistence: 'p',
+        replident: 'd',
+        ..Table::default()
+    };
+    let columns: Vec<Column> = (0..cols)
+        .map(|k| Column {
+            relid: t.oid,
+            attnum: i16::try_from(k + 1).unwrap_or(i16::MAX),
+            name: format!("col_{k}"),
+            type_name: TYPES[k % TYPES.len()].into(),
+            notnull: k == 0,
+            default: (k == 0).then(|| (1, format!("nextval('app.t{i}_col_0_seq'::regclass)"))),
+            islocal: true,
+            binary_safe: true,
+            ..Column::default()
+        })
+        .collect();
+    let refs: Vec<&Column> = columns.iter().collect();
+    let check = Check {
+        oid: 1,
+        relid: t.oid,
+        name: format!("t{i}_col_0_check"),
+        def: "CHECK ((col_0 > 0))".into(),
+        valid: true,
+        local: true,
+        ..Check::default()
+    };
+    let names = Names {
+        qualified: qualify(&t.schema, &t.name),
+        ..Names::default()
+    };
+    table_sql(&t, &names, &refs, &[&check])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
