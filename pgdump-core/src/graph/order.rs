@@ -84,6 +84,12 @@ pub fn order(g: Graph) -> Result<Graph> {
 
     // 3. Attachments follow their object (dropped when the object is not dumped).
     let mut attached: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut primary_of = std::collections::HashMap::with_capacity(main.len());
+    for &m in &main {
+        if g.items[m].primary {
+            primary_of.entry(g.items[m].key.obj).or_insert(m);
+        }
+    }
     for i in (0..n).filter(|&i| g.items[i].key.kind.is_attachment()) {
         let parent = g.items[i]
             .deps
@@ -92,11 +98,7 @@ pub fn order(g: Graph) -> Result<Graph> {
                 Dep::Obj(o) if *o == g.items[i].key.obj => Some(*o),
                 _ => None,
             })
-            .and_then(|o| {
-                main.iter()
-                    .copied()
-                    .find(|&m| g.items[m].primary && g.items[m].key.obj == o)
-            });
+            .and_then(|o| primary_of.get(&o).copied());
         if let Some(p) = parent {
             attached[p].push(i);
         }
