@@ -102,7 +102,11 @@ fn bench_catalog<M: Measurement>(c: &mut Criterion<M>) {
             synth::SERVER,
             &KeyBounds::new(),
         );
-        b.iter(|| pgdump_core::dump::toc::build(&ordered, &units, synth::archive_info()))
+        b.iter_batched(
+            || ordered.clone(),
+            |g| pgdump_core::dump::toc::build(g, &units, synth::archive_info()),
+            BatchSize::LargeInput,
+        )
     });
     g.bench_function("schema_sql", |b| {
         b.iter(|| black_box(pgdump_core::dump::schema_sql(&ordered)).len())

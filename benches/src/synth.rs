@@ -526,7 +526,7 @@ pub fn toc(cat: &SynthCatalog) -> Toc {
 /// The TOC of an ordered graph.
 pub fn toc_of_graph(g: &Graph) -> Toc {
     let units = plan::plan(g, &DumpOptions::default(), SERVER, &KeyBounds::new());
-    pgdump_core::dump::toc::build(g, &units, archive_info())
+    pgdump_core::dump::toc::build(g.clone(), &units, archive_info())
 }
 
 /// Archive header information of the synthetic dumps.

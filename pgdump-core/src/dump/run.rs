@@ -24,7 +24,7 @@ use super::budget::{Budget, Spent};
 use super::copy_sink::{DumpSink, RawFrameMsg, SinkError};
 use super::output::Output;
 use super::plan::{self, KeyBounds, Unit, Work};
-use super::{finish_in_snapshot, start_in_snapshot, toc};
+use super::{finish_in_snapshot, start_in_snapshot, toc, CatalogDump};
 use crate::catalog::Oid;
 use crate::conn::tap::TapHandle;
 use crate::conn::{connect_routed, connect_tapped, ConnConfig};
@@ -112,9 +112,10 @@ pub async fn dump(
         .into_iter()
         .collect(),
     };
-    let toc = toc::build(&cat.graph, &units, info);
+    let CatalogDump { graph, skipped, .. } = cat;
+    let entries = graph.items.len();
     observer.event(&Event::Planned {
-        items: toc.entries.len(),
+        items: entries,
         streams: units.len(),
         est_bytes: units.iter().map(|u| u.est_bytes).sum(),
     });
@@ -135,10 +136,16 @@ pub async fn dump(
     // 15-20% better that way, smaller than the same rows in text.
     let mut wopts = opts.writer.clone();
     wopts.columnar_copy = units.iter().any(is_binary_copy);
+    // The table of contents is built from the graph by the writer thread, while the
+    // first streams are already being read (their frames wait in the channel).
+    let toc_units = units.clone();
     let writer = std::thread::Builder::new()
         .name("pgdump-writer".into())
         .spawn(move || -> Result<Option<Summary>> {
+            let toc = toc::build(graph, &toc_units, info);
+            drop(toc_units);
             let mut w = ArchiveWriter::new(out.writer, &toc, wopts)?;
+            drop(toc);
             for (f, _spent) in frame_rx {
                 w.write_frame(&f)?;
             }
@@ -183,8 +190,8 @@ pub async fn dump(
     };
     Ok(DumpSummary {
         archive: summary,
-        entries: cat.graph.items.len(),
-        skipped: cat.skipped,
+        entries,
+        skipped,
         path,
         elapsed: started.elapsed(),
     })

@@ -10,18 +10,20 @@ use crate::graph::Graph;
 use crate::quote::{ident, qualify};
 
 /// Build the TOC. Entry ids are 1-based positions in the ordered graph.
-pub fn build(graph: &Graph, units: &[Unit], info: ArchiveInfo) -> Toc {
-    let mut streams_of: Vec<Vec<&Unit>> = vec![Vec::new(); graph.items.len()];
+pub fn build(graph: Graph, units: &[Unit], info: ArchiveInfo) -> Toc {
+    let Graph { items, deps } = graph;
+    let mut streams_of: Vec<Vec<&Unit>> = vec![Vec::new(); items.len()];
     for u in units {
         if let Some(list) = streams_of.get_mut(u.item) {
             list.push(u);
         }
     }
-    let entries = graph
-        .items
-        .iter()
+    let entries = items
+        .into_iter()
+        .zip(deps)
+        .zip(streams_of)
         .enumerate()
-        .map(|(i, item)| entry(i, item, &graph.deps[i], &streams_of[i]))
+        .map(|(i, ((item, deps), streams))| entry(i, item, &deps, &streams))
         .collect();
     let streams = units
         .iter()
@@ -48,8 +50,8 @@ fn entry_id(index: usize) -> EntryId {
     EntryId::try_from(index + 1).unwrap_or(EntryId::MAX)
 }
 
-fn entry(index: usize, item: &Item, deps: &[usize], units: &[&Unit]) -> TocEntry {
-    let mut meta: BTreeMap<String, String> = item.meta.clone();
+fn entry(index: usize, item: Item, deps: &[usize], units: &[&Unit]) -> TocEntry {
+    let mut meta: BTreeMap<String, String> = item.meta;
     meta.insert(
         "obj".to_string(),
         format!("{}:{}", item.key.obj.class, item.key.obj.oid),
@@ -60,12 +62,9 @@ fn entry(index: usize, item: &Item, deps: &[usize], units: &[&Unit]) -> TocEntry
     if item.primary {
         meta.insert("primary".to_string(), "1".to_string());
     }
-    let data = item.data.as_ref().map(|d| match d {
+    let data = item.data.map(|d| match d {
         DataSource::Copy(src) => {
-            let (schema, name) = src
-                .load_target
-                .clone()
-                .unwrap_or_else(|| (src.schema.clone(), src.name.clone()));
+            let (schema, name) = src.load_target.unwrap_or((src.schema, src.name));
             let format = units
                 .iter()
                 .find_map(|u| match &u.work {
@@ -81,7 +80,7 @@ fn entry(index: usize, item: &Item, deps: &[usize], units: &[&Unit]) -> TocEntry
                 format,
                 streams: units.iter().map(|u| u.stream).collect(),
                 binary_types: if format == pgdump_format::CopyFormat::Binary {
-                    src.binary_types.clone()
+                    src.binary_types
                 } else {
                     Vec::new()
                 },
@@ -100,12 +99,12 @@ fn entry(index: usize, item: &Item, deps: &[usize], units: &[&Unit]) -> TocEntry
         id: entry_id(index),
         kind: item.key.kind.tag().to_string(),
         section: item.key.kind.section().into(),
-        schema: item.schema.clone(),
-        name: item.name.clone(),
-        owner: item.owner.clone(),
-        create: item.create.clone(),
-        alter_owner: item.alter_owner.clone(),
-        drop: item.drop.clone(),
+        schema: item.schema,
+        name: item.name,
+        owner: item.owner,
+        create: item.create,
+        alter_owner: item.alter_owner,
+        drop: item.drop,
         deps: deps.iter().map(|&d| entry_id(d)).collect(),
         data,
         meta,
