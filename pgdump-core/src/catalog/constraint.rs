@@ -54,11 +54,7 @@ struct Constraint {
 
 /// Constraints of the tables `$1`; deparse functions run only on these (locked).
 fn query_sql(v: ServerVersion) -> String {
-    let nkeys = if v.at_least(11) {
-        "i.indnkeyatts"
-    } else {
-        "i.indnatts"
-    };
+    let nkeys = v.index_key_columns_sql();
     let nnd = if v.at_least(15) {
         "COALESCE(i.indnullsnotdistinct, false)"
     } else {

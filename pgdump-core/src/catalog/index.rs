@@ -1,9 +1,12 @@
-//! Indexes that no constraint owns (`CREATE INDEX` from `pg_get_indexdef`), and
-//! the attachment of partition indexes to their parent (`INDEX ATTACH`).
+//! Indexes that no constraint owns (`CREATE INDEX`), and the attachment of
+//! partition indexes to their parent (`INDEX ATTACH`).
 //!
-//! * Any access method, expressions, partial indexes, `INCLUDE`, operator
-//!   classes with options, collations: all in the server's definition. On a
-//!   partitioned table it reads `CREATE INDEX ... ON ONLY parent` (11+).
+//! * A plain index (plain columns, `INCLUDE`, collations, operator classes,
+//!   DESC/NULLS; no expression, predicate, storage option, opclass option or
+//!   NULLS NOT DISTINCT, not partitioned) is written from the catalog, as
+//!   `pg_get_indexdef` would write it (see [`Plain`]); any other from
+//!   `pg_get_indexdef`. On a partitioned table that reads `CREATE INDEX ... ON
+//!   ONLY parent` (11+).
 //! * Then, in the same item: `ALTER INDEX i ALTER COLUMN n SET STATISTICS v`
 //!   for expression columns with a target (11+), `ALTER TABLE t CLUSTER ON i`,
 //!   `ALTER TABLE ONLY t REPLICA IDENTITY USING INDEX i`.
@@ -121,11 +124,7 @@ fn query_sql(v: ServerVersion) -> String {
             "",
         )
     };
-    let nkey = if v.at_least(11) {
-        "i.indnkeyatts"
-    } else {
-        "i.indnatts"
-    };
+    let nkey = v.index_key_columns_sql();
     let not_partitioned = if v.at_least(11) {
         "ic.relkind = 'i'"
     } else {

@@ -171,6 +171,15 @@ impl ServerVersion {
     pub fn at_least(self, major: u32) -> bool {
         self.0 >= major * 10000
     }
+
+    /// The number of key columns of `pg_index` row `i` (`INCLUDE` columns came in 11).
+    pub fn index_key_columns_sql(self) -> &'static str {
+        if self.at_least(11) {
+            "i.indnkeyatts"
+        } else {
+            "i.indnatts"
+        }
+    }
 }
 
 /// Runs catalog queries on the leader connection inside the dump snapshot.
