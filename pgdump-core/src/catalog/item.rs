@@ -166,7 +166,7 @@ pub struct CopySource {
     /// without TID range scans (< 14).
     pub int_key: Option<String>,
     /// How each column's binary form is read without a server (see
-    /// `pgdump_format::TableData::binary_types`); filled by the dump for tables whose
+    /// `pgdump_format::TableData::binary_types`); filled while the catalog is read for tables whose
     /// every column type pgdump can turn back into text. Empty: dump as text.
     pub binary_types: Vec<String>,
 }

@@ -15,6 +15,7 @@ pub mod load;
 pub mod scope;
 
 mod aggregate;
+mod binary_type;
 mod cast;
 mod collation;
 mod constraint;

@@ -112,9 +112,8 @@ pub async fn finish_in_snapshot(
     }
     tracing::debug!(took = ?t0.elapsed(), items = items.len(), edges = edges.len(), "catalog objects read");
     let t0 = std::time::Instant::now();
-    let mut graph = assemble(items, &edges, &scope)?;
+    let graph = assemble(items, &edges, &scope)?;
     tracing::debug!(took = ?t0.elapsed(), items = graph.items.len(), "graph built");
-    super::binary_types::resolve(client, &mut graph).await?;
     Ok(CatalogDump {
         version,
         version_text,

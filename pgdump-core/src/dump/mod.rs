@@ -1,7 +1,6 @@
 //! The dump path: connect → session → snapshot → lock → catalog → graph →
 //! TOC → COPY streams → archive → seal.
 
-mod binary_types;
 mod budget;
 mod catalog;
 mod copy_sink;

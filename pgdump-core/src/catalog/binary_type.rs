@@ -4,12 +4,8 @@
 
 use std::collections::HashMap;
 
-use tokio_postgres::Client;
-
-use crate::catalog::{DataSource, Oid};
+use super::Oid;
 use crate::copy_text::is_supported;
-use crate::error::{QueryContext, Result};
-use crate::graph::Graph;
 
 /// What we need to know of a type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,28 +56,19 @@ fn domain_base(mut oid: Oid, types: &HashMap<Oid, TypeInfo>) -> Option<Oid> {
     None
 }
 
-/// Fill `binary_types` of every binary-safe COPY source of the graph.
-pub async fn resolve(client: &Client, graph: &mut Graph) -> Result<()> {
-    let relids: Vec<Oid> = graph
-        .items
-        .iter()
-        .filter_map(|i| match &i.data {
-            Some(DataSource::Copy(s)) if s.binary_safe => Some(s.relid),
-            _ => None,
-        })
-        .collect();
-    if relids.is_empty() {
-        return Ok(());
-    }
-    let type_rows = client
-        .query(
-            "SELECT oid, typtype::text, typbasetype, typelem, typarray, typcategory = 'A' FROM pg_catalog.pg_type",
-            &[],
-        )
-        .await
-        .context(|| "reading types".to_string())?;
-    let types: HashMap<Oid, TypeInfo> = type_rows
-        .iter()
+/// The types [`binary_type`] needs: every type but the row types of relations and
+/// their arrays (one each per table, and never binary-safe).
+pub(crate) const TYPES_SQL: &str =
+    "SELECT t.oid, t.typtype::pg_catalog.text, t.typbasetype, t.typelem, \
+            t.typarray, t.typcategory = 'A' \
+     FROM pg_catalog.pg_type t \
+     WHERE t.typrelid = 0 \
+       AND (t.typelem = 0 OR t.typelem NOT IN \
+            (SELECT r.oid FROM pg_catalog.pg_type r WHERE r.typrelid <> 0))";
+
+/// The rows of [`TYPES_SQL`] by OID.
+pub(crate) fn type_map(rows: &[tokio_postgres::Row]) -> HashMap<Oid, TypeInfo> {
+    rows.iter()
         .map(|r| {
             (
                 r.get::<_, Oid>(0),
@@ -94,38 +81,7 @@ pub async fn resolve(client: &Client, graph: &mut Graph) -> Result<()> {
                 },
             )
         })
-        .collect();
-    let col_rows = client
-        .query(
-            "SELECT attrelid, attname::text, atttypid FROM pg_catalog.pg_attribute \
-             WHERE attrelid = ANY($1) AND attnum > 0 AND NOT attisdropped",
-            &[&relids],
-        )
-        .await
-        .context(|| "reading column types".to_string())?;
-    let mut col_types: HashMap<(Oid, String), Oid> = HashMap::new();
-    for r in &col_rows {
-        col_types.insert((r.get(0), r.get(1)), r.get(2));
-    }
-    for item in &mut graph.items {
-        let Some(DataSource::Copy(src)) = &mut item.data else {
-            continue;
-        };
-        if !src.binary_safe {
-            continue;
-        }
-        let resolved: Option<Vec<String>> = src
-            .columns
-            .iter()
-            .map(|c| {
-                col_types
-                    .get(&(src.relid, c.clone()))
-                    .and_then(|t| binary_type(*t, &types))
-            })
-            .collect();
-        src.binary_types = resolved.unwrap_or_default();
-    }
-    Ok(())
+        .collect()
 }
 
 #[cfg(test)]
