@@ -534,7 +534,9 @@ fn check_items(major: u32, cat: &CatalogDump) {
         .create
         .ends_with("NOT VALID;\n"));
     // data sources
-    assert_eq!(copy("ix").int_key.as_deref(), Some("id"));
+    // the integer key splits big tables before 14 (TID ranges from 14)
+    let key = (major < 14).then_some("id");
+    assert_eq!(copy("ix").int_key.as_deref(), key);
     assert!(copy("ix").binary_safe);
     assert!(copy("pp1").load_target.is_none());
     assert_eq!(
