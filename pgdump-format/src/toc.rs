@@ -349,7 +349,18 @@ impl Toc {
 
     /// The TOC as stored: compact JSON, fields in declaration order, maps sorted.
     pub fn to_json(&self) -> Result<Vec<u8>, FormatError> {
-        serde_json::to_vec(self).map_err(|e| FormatError::Toc(format!("cannot serialize: {e}")))
+        // Sized up front (SQL text plus the fields around it): the TOC of thousands of
+        // tables is megabytes, which doubling from empty copies about twice over.
+        let guess = self
+            .entries
+            .iter()
+            .map(|e| e.create.len() + e.drop.as_ref().map_or(0, String::len) + 256)
+            .sum::<usize>()
+            + self.streams.len() * 64;
+        let mut out = Vec::with_capacity(guess);
+        serde_json::to_writer(&mut out, self)
+            .map_err(|e| FormatError::Toc(format!("cannot serialize: {e}")))?;
+        Ok(out)
     }
 
     /// Parses a stored TOC (unknown fields are ignored) without validating it.

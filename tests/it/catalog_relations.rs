@@ -470,6 +470,11 @@ fn normalize_cross_version(listing: &[String]) -> Vec<String> {
                     Some(rest) => format!("{};", rest.trim_end_matches("'; END IF; END$$;")),
                     None => x.to_string(),
                 })
+                // the integer split key is read before 14 only (TID ranges from 14)
+                .map(|x| match x.find(" key=") {
+                    Some(i) if x.starts_with("TABLE DATA ") => x[..i].to_string(),
+                    _ => x,
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         })

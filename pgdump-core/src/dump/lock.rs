@@ -15,22 +15,41 @@ const MAX_LOCK_SQL: usize = 100_000;
 /// The LOCK statements for `rels`, each at most about [`MAX_LOCK_SQL`] bytes.
 pub fn lock_statements<'a>(rels: impl IntoIterator<Item = &'a Relation>) -> Vec<String> {
     let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut cur: Vec<String> = Vec::new();
+    let mut len = 0;
     for r in rels {
         let name = qualify(&r.schema, &r.name);
-        if !cur.is_empty() && cur.len() + name.len() > MAX_LOCK_SQL {
-            out.push(format!("LOCK TABLE ONLY {cur} IN ACCESS SHARE MODE"));
+        if !cur.is_empty() && len + name.len() > MAX_LOCK_SQL {
+            out.push(lock_sql(&cur, false));
             cur.clear();
+            len = 0;
         }
-        if !cur.is_empty() {
-            cur.push_str(", ");
-        }
-        cur.push_str(&name);
+        len += name.len() + 7;
+        cur.push(name);
     }
     if !cur.is_empty() {
-        out.push(format!("LOCK TABLE ONLY {cur} IN ACCESS SHARE MODE"));
+        out.push(lock_sql(&cur, false));
     }
     out
+}
+
+/// `LOCK TABLE ONLY a, ONLY b ... IN ACCESS SHARE MODE [NOWAIT]` for the quoted,
+/// qualified `tables` (`ONLY` binds to one name: without it on each, the children
+/// of an inheritance parent would be locked too, dumped or not).
+pub fn lock_sql<S: AsRef<str>>(tables: &[S], nowait: bool) -> String {
+    let mut sql = String::from("LOCK TABLE ");
+    for (i, t) in tables.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("ONLY ");
+        sql.push_str(t.as_ref());
+    }
+    sql.push_str(" IN ACCESS SHARE MODE");
+    if nowait {
+        sql.push_str(" NOWAIT");
+    }
+    sql
 }
 
 /// Lock the tables, waiting at most `timeout` for each statement.
@@ -88,7 +107,11 @@ mod tests {
         let rels = vec![rel("a"), rel("B")];
         assert_eq!(
             lock_statements(&rels),
-            vec!["LOCK TABLE ONLY s.a, s.\"B\" IN ACCESS SHARE MODE"]
+            vec!["LOCK TABLE ONLY s.a, ONLY s.\"B\" IN ACCESS SHARE MODE"]
+        );
+        assert_eq!(
+            lock_sql(&["s.a"], true),
+            "LOCK TABLE ONLY s.a IN ACCESS SHARE MODE NOWAIT"
         );
         let many: Vec<Relation> = (0..20000).map(|i| rel(&format!("table_{i}"))).collect();
         let stmts = lock_statements(&many);

@@ -41,8 +41,9 @@ pub struct Unit {
 pub enum Work {
     /// A COPY TO STDOUT statement, after locking the table (workers re-lock NOWAIT).
     Copy {
-        /// `LOCK TABLE ... NOWAIT` for worker connections.
-        lock_sql: String,
+        /// The table, quoted and qualified: worker connections lock it `NOWAIT`
+        /// before the COPY (see `lock::lock_sql`).
+        table: String,
         /// The COPY statement.
         copy_sql: String,
         /// Format of the output.
@@ -143,9 +144,7 @@ pub fn plan(
                         part: u32::try_from(part).unwrap_or(u32::MAX),
                         parts,
                         work: Work::Copy {
-                            lock_sql: format!(
-                                "LOCK TABLE ONLY {table} IN ACCESS SHARE MODE NOWAIT"
-                            ),
+                            table: table.clone(),
                             copy_sql: copy_sql(src, predicate.as_deref(), format),
                             format,
                         },

@@ -392,30 +392,71 @@ impl WorkerCtx {
     }
 }
 
+/// A unit's run, or a batch's LOCK, in a worker's pipeline.
+type Pending<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+
 async fn worker(
     client: &Client,
     ctx: &WorkerCtx,
     raw_tx: &mpsc::Sender<RawFrameMsg>,
 ) -> Result<()> {
-    // Small units keep the connection's pipeline full: as one finishes, the next one's
-    // statements go out. Requests go out in the order the futures are first polled and
-    // results come back in that order, so the first error is the one reported (the
-    // others are "transaction is aborted" after it). The tap takes one COPY at a time:
-    // small tables do not need it, and a big unit runs alone through it.
-    let mut pipeline = futures::stream::FuturesOrdered::new();
+    // Small units keep the connection's pipeline full: when it is half empty, the
+    // next ones' statements go out. Requests go out in the order the futures are
+    // first polled and results come back in that order, so the first error is the
+    // one reported (the others are "transaction is aborted" after it). The tap takes
+    // one COPY at a time: small tables do not need it, and a big unit runs alone
+    // through it.
+    let mut pipeline: futures::stream::FuturesOrdered<Pending<'_>> =
+        futures::stream::FuturesOrdered::new();
     loop {
         if ctx.stop.is_cancelled() {
             return Err(CoreError::Cancelled);
         }
-        while pipeline.len() < PIPELINE {
-            let Some(u) = ctx.next_unit(!pipeline.is_empty()) else {
-                break;
-            };
-            if pipeline.is_empty() && !ctx.is_small(u) {
-                run_unit(client, ctx, u, raw_tx, true).await?;
-                continue;
+        if pipeline.len() <= PIPELINE / 2 {
+            let mut batch = Vec::new();
+            while pipeline.len() + batch.len() < PIPELINE {
+                let idle = pipeline.is_empty() && batch.is_empty();
+                let Some(u) = ctx.next_unit(!idle) else {
+                    break;
+                };
+                if idle && !ctx.is_small(u) {
+                    run_unit(client, ctx, u, raw_tx, true, false).await?;
+                    continue;
+                }
+                batch.push(u);
             }
-            pipeline.push_back(run_unit(client, ctx, u, raw_tx, false));
+            // A worker locks the batch's tables NOWAIT in one statement (the leader
+            // holds its locks already), sent before any of their COPYs: a request
+            // goes out when its future is first polled.
+            let tables: Vec<&str> = batch
+                .iter()
+                .filter_map(|&u| match ctx.units.get(u).map(|x| &x.work) {
+                    Some(Work::Copy { table, .. }) => Some(table.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let locked = !ctx.is_leader && !tables.is_empty();
+            if locked {
+                let sql = super::lock::lock_sql(&tables, true);
+                let what = match tables.as_slice() {
+                    [one] => one.to_string(),
+                    [first, rest @ ..] => format!("{first} and {} other tables", rest.len()),
+                    [] => String::new(),
+                };
+                let mut lock: Pending<'_> = Box::pin(async move {
+                    client
+                        .batch_execute(&sql)
+                        .await
+                        .context(|| format!("locking {what}"))
+                });
+                match futures::poll!(lock.as_mut()) {
+                    std::task::Poll::Ready(res) => res?,
+                    std::task::Poll::Pending => pipeline.push_back(lock),
+                }
+            }
+            for u in batch {
+                pipeline.push_back(Box::pin(run_unit(client, ctx, u, raw_tx, false, locked)));
+            }
         }
         match pipeline.next().await {
             Some(res) => res?,
@@ -424,13 +465,15 @@ async fn worker(
     }
 }
 
-/// Runs one unit, announcing its start and end.
+/// Runs one unit, announcing its start and end. `locked`: a worker has locked
+/// its table already.
 async fn run_unit(
     client: &Client,
     ctx: &WorkerCtx,
     u: usize,
     raw_tx: &mpsc::Sender<RawFrameMsg>,
     tap_ok: bool,
+    locked: bool,
 ) -> Result<()> {
     let Some(unit) = ctx.units.get(u) else {
         return Ok(());
@@ -440,13 +483,13 @@ async fn run_unit(
     });
     let (rows, bytes) = match &unit.work {
         Work::Copy {
-            lock_sql,
+            table,
             copy_sql,
             format,
         } => {
             let job = CopyJob {
                 unit,
-                lock: (!ctx.is_leader).then_some(lock_sql.as_str()),
+                lock: (!ctx.is_leader && !locked).then(|| super::lock::lock_sql(&[table], true)),
                 sql: copy_sql,
                 format: *format,
             };
@@ -485,7 +528,7 @@ async fn send_chunk(
 struct CopyJob<'a> {
     unit: &'a Unit,
     /// A worker's `LOCK TABLE ... NOWAIT` (the leader holds its locks already).
-    lock: Option<&'a str>,
+    lock: Option<String>,
     /// The `COPY ... TO STDOUT`.
     sql: &'a str,
     format: CopyFormat,
@@ -497,7 +540,7 @@ struct CopyJob<'a> {
 /// reported).
 async fn start_copy(client: &Client, job: &CopyJob<'_>) -> Result<tokio_postgres::CopyOutStream> {
     let (unit, sql) = (job.unit, job.sql);
-    match job.lock {
+    match job.lock.as_deref() {
         Some(lock) => {
             let (locked, stream) = futures::join!(client.batch_execute(lock), client.copy_out(sql));
             locked.context(|| format!("locking {}", unit.label))?;
