@@ -154,14 +154,14 @@ fn query_sql(v: ServerVersion) -> String {
                    {nkey}::pg_catalog.int4 AS nkey, \
                    ({not_partitioned} AND {nulls_distinct} AND i.indexprs IS NULL \
                     AND i.indpred IS NULL AND ic.reloptions IS NULL) AS simple, \
-                   i.indkey, i.indclass, i.indcollation, i.indoption \
+                   i.indkey, i.indclass, i.indcollation, i.indoption, \
+                   i.indexrelid IN (SELECT c.conindid FROM pg_catalog.pg_constraint c \
+                       WHERE c.conrelid = ANY($1::pg_catalog.oid[]) \
+                         AND c.contype IN ('p', 'u', 'x')) AS is_con \
             FROM pg_catalog.pg_index i \
             JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
             WHERE i.indrelid = ANY($1::pg_catalog.oid[]) \
               AND (i.indisvalid OR ic.relkind = 'I') \
-         ), con AS {materialized} ( \
-            SELECT c.conindid FROM pg_catalog.pg_constraint c \
-            WHERE c.conrelid = ANY($1::pg_catalog.oid[]) AND c.contype IN ('p', 'u', 'x') \
          ), x AS ( \
             SELECT ix.indexrelid, ix.indrelid, ix.nkey, x.att, x.cls, x.coll, x.opt, x.n \
             FROM ix CROSS JOIN LATERAL ROWS FROM ( \
@@ -170,7 +170,7 @@ fn query_sql(v: ServerVersion) -> String {
                    pg_catalog.unnest(ix.indcollation::pg_catalog.oid[]), \
                    pg_catalog.unnest(ix.indoption::pg_catalog.int2[])) \
                  WITH ORDINALITY AS x(att, cls, coll, opt, n) \
-            WHERE ix.simple AND ix.indexrelid NOT IN (SELECT conindid FROM con) \
+            WHERE ix.simple AND NOT ix.is_con \
          ), plain AS ( \
             SELECT x.indexrelid, pg_catalog.count(a.attnum) AS found, \
                    pg_catalog.bool_or(io.attoptions IS NOT NULL) AS options, \
@@ -196,8 +196,8 @@ fn query_sql(v: ServerVersion) -> String {
               AND ia.attstattarget >= 0 \
             GROUP BY ia.attrelid \
          ) \
-         SELECT ix.indexrelid, ix.indrelid, ix.relname, ix.indexrelid IN (SELECT conindid FROM con), \
-                CASE WHEN p.cols IS NULL AND ix.indexrelid NOT IN (SELECT conindid FROM con) \
+         SELECT ix.indexrelid, ix.indrelid, ix.relname, ix.is_con, \
+                CASE WHEN p.cols IS NULL AND NOT ix.is_con \
                      THEN pg_catalog.pg_get_indexdef(ix.indexrelid) END, \
                 ix.indisclustered, ix.indisreplident, ia.stat_cols, ia.stat_targets, \
                 {parent_cols}, \
