@@ -270,21 +270,13 @@ fn tables_sql(v: ServerVersion) -> String {
 }
 
 /// A user function that is not an extension member, referenced by the object
-/// `objid` of catalog `cat` (an SQL condition).
+/// `objid` of catalog `cat` (an SQL condition; the set is read once, hashed).
 fn user_fn_dep(cat: &str, objid: &str) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
-                 WHERE d.classid = 'pg_catalog.{cat}'::pg_catalog.regclass AND d.objid = {objid} \
-                   AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
-                   AND d.refobjid >= 16384 \
-                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
-                                   WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
-                                     AND e.objid = d.refobjid AND e.deptype = 'e'))"
-    )
+    format!("{objid} IN ({})", user_fn_deps(cat))
 }
 
 /// The objects of catalog `cat` that reference a user function that is not an
-/// extension member (a query of one column, `objid`): [`user_fn_dep`] for a set.
+/// extension member (a query of one column, `objid`).
 fn user_fn_deps(cat: &str) -> String {
     format!(
         "SELECT DISTINCT d.objid FROM pg_catalog.pg_depend d \
