@@ -1356,6 +1356,50 @@ fn a_dump_that_fails_midway_leaves_stdout_unsealed() {
     assert_rejected("backend terminated", &bytes);
 }
 
+#[test]
+fn the_next_dump_removes_what_a_killed_dump_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = big_db();
+    let dir = scratch();
+    let dest = dir.path().join("big.pgdump");
+    let dump = || {
+        pgdump()
+            .args(["dump", "-d", &url(db), "--frame-size", "64KiB", "-f"])
+            .arg(&dest)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = dump();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while listing(dir.path()).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary file");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let left = listing(dir.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        left[0].starts_with(&format!(".big.pgdump.tmp-{}-", child.id())),
+        "the dump finished before it was killed: {left:?}"
+    );
+    // a temporary file of a running process stays
+    let running = format!(".big.pgdump.tmp-{}-1", std::process::id());
+    std::fs::write(dir.path().join(&running), "x").unwrap();
+
+    let again = dump().wait().unwrap();
+    assert!(again.success());
+    assert_eq!(
+        listing(dir.path()),
+        vec![running.clone(), "big.pgdump".to_string()]
+    );
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    ok(&run(&["verify", dest.to_str().unwrap()]));
+}
+
 // ---- passwords
 
 const PW: &str = "Sekr1t-pw-7c1d";
