@@ -7,12 +7,13 @@ use anyhow::{bail, Context, Result};
 use pgdump_core::restore::script::write_script;
 use pgdump_core::restore::{Input, RestoreOptions, LARGE_OBJECTS};
 use pgdump_core::{CancellationToken, Output};
-use pgdump_format::{ArchiveReader, FormatError, StreamReader, Toc};
+use pgdump_format::{ArchiveReader, FormatError, StreamReader, StreamStats, TableData, Toc};
 
 use crate::args::{
     Cli, Command, CompareArgs, DumpArgs, ListArgs, RestoreArgs, SqlArgs, VerifyArgs,
 };
 use crate::convert;
+use crate::out::{self, stderr};
 use crate::report::{bytes, count, Progress};
 
 /// Run the parsed command line.
@@ -67,10 +68,10 @@ async fn dump(a: DumpArgs, quiet: bool) -> Result<ExitCode> {
     progress.finish();
     let s = res.with_context(|| format!("dump of {} failed", conn.target()))?;
     for u in &s.skipped {
-        eprintln!("pgdump: warning: skipped {u}");
+        stderr!("pgdump: warning: skipped {u}");
     }
     if !quiet {
-        eprintln!(
+        stderr!(
             "pgdump: dumped {} in {:.1}s: {} entries, {} streams, {} rows, {} of data in {} ({} written){}",
             conn.dbname(),
             s.elapsed.as_secs_f64(),
@@ -104,20 +105,20 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
     progress.finish();
     let s = res.with_context(|| format!("restore of {} into {} failed", a.input, conn.target()))?;
     for n in &s.notes {
-        eprintln!("pgdump: note: {n}");
+        stderr!("pgdump: note: {n}");
     }
     for f in &s.failures {
-        eprintln!("pgdump: error: {}: {}", f.object, f.message);
+        stderr!("pgdump: error: {}: {}", f.object, f.message);
     }
     for k in &s.skipped {
-        eprintln!("pgdump: skipped (depends on a failed item): {k}");
+        stderr!("pgdump: skipped (depends on a failed item): {k}");
     }
     if let Some(why) = &s.rolled_back {
-        eprintln!("pgdump: error: the archive is damaged: {why}");
+        stderr!("pgdump: error: the archive is damaged: {why}");
         if s.loaded.is_empty() {
-            eprintln!("pgdump: the objects this run created were dropped again; nothing was kept");
+            stderr!("pgdump: the objects this run created were dropped again; nothing was kept");
         } else {
-            eprintln!(
+            stderr!(
                 "pgdump: the objects this run created were dropped again; these rows went into \
                  tables that existed before and were kept:"
             );
@@ -126,7 +127,7 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     if !quiet || !s.ok() {
-        eprintln!(
+        stderr!(
             "pgdump: restored into {} in {:.1}s: {} items, {} rows, {} of data; {} failed, {} skipped",
             s.database,
             s.elapsed.as_secs_f64(),
@@ -138,7 +139,7 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
         );
     }
     if !s.ok() && opts.keep_partial {
-        eprintln!("pgdump: data loaded before the failure:");
+        stderr!("pgdump: data loaded before the failure:");
         print_loaded(&s.loaded);
     }
     Ok(if s.ok() {
@@ -203,46 +204,68 @@ fn describe(toc: &Toc, e: &FormatError) -> String {
 
 fn list(a: ListArgs) -> Result<ExitCode> {
     let opened = Opened::open(&a.input)?;
-    let toc = opened.toc();
     let stats = match &opened {
-        Opened::File(r) => Some(r.streams().to_vec()),
+        Opened::File(r) => Some(r.streams()),
         Opened::Stream(_) => None,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if a.json {
-        let entries: Vec<serde_json::Value> = toc
-            .entries
-            .iter()
-            .map(|e| {
-                let mut v = serde_json::json!({
-                    "id": e.id, "kind": e.kind, "section": e.section().as_str(),
-                    "schema": e.schema, "name": e.name, "owner": e.owner, "deps": e.deps,
-                });
-                if let Some(d) = &e.data {
-                    let (rows, raw): (u64, u64) = stats.as_ref().map_or((0, 0), |st| {
-                        d.streams
-                            .iter()
-                            .filter_map(|s| st.iter().find(|x| x.stream == *s))
-                            .fold((0, 0), |acc, x| (acc.0 + x.rows, acc.1 + x.raw_bytes))
-                    });
-                    v["data"] = serde_json::json!({
-                        "target": d.target, "format": format!("{:?}", d.format).to_lowercase(),
-                        "streams": d.streams, "rows": rows, "bytes": raw,
-                    });
-                }
-                v
-            })
-            .collect();
-        let doc = serde_json::json!({ "archive": toc.info, "entries": entries });
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
+        list_json(opened.toc(), stats, &mut out)
+    } else {
+        list_text(opened.toc(), stats, &mut out)
     }
+    .and_then(|()| out.flush())
+    .context(out::STDOUT)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rows and raw bytes of an entry's data (from the index of an archive file).
+fn data_stats(d: &TableData, stats: &[StreamStats]) -> (u64, u64) {
+    d.streams
+        .iter()
+        .filter_map(|s| stats.iter().find(|x| x.stream == *s))
+        .fold((0, 0), |acc, x| (acc.0 + x.rows, acc.1 + x.raw_bytes))
+}
+
+fn list_json(
+    toc: &Toc,
+    stats: Option<&[StreamStats]>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let entries: Vec<serde_json::Value> = toc
+        .entries
+        .iter()
+        .map(|e| {
+            let mut v = serde_json::json!({
+                "id": e.id, "kind": e.kind, "section": e.section().as_str(),
+                "schema": e.schema, "name": e.name, "owner": e.owner, "deps": e.deps,
+            });
+            if let Some(d) = &e.data {
+                let (rows, raw) = stats.map_or((0, 0), |st| data_stats(d, st));
+                v["data"] = serde_json::json!({
+                    "target": d.target, "format": format!("{:?}", d.format).to_lowercase(),
+                    "streams": d.streams, "rows": rows, "bytes": raw,
+                });
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({ "archive": toc.info, "entries": entries });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+fn list_text(
+    toc: &Toc,
+    stats: Option<&[StreamStats]>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let info = &toc.info;
     writeln!(out, ";\n; pgdump archive")?;
-    writeln!(out, ";     database: {}", toc.info.database)?;
-    writeln!(out, ";     created: {}", toc.info.created_at)?;
-    writeln!(out, ";     server: {}", toc.info.server_version)?;
-    writeln!(out, ";     written by: {}", toc.info.tool)?;
+    writeln!(out, ";     database: {}", info.database)?;
+    writeln!(out, ";     created: {}", info.created_at)?;
+    writeln!(out, ";     server: {}", info.server_version)?;
+    writeln!(out, ";     written by: {}", info.tool)?;
     writeln!(
         out,
         ";     entries: {}, streams: {}",
@@ -262,12 +285,8 @@ fn list(a: ListArgs) -> Result<ExitCode> {
             e.name.replace('\n', " "),
             e.owner.as_deref().unwrap_or("-")
         );
-        if let (Some(d), Some(st)) = (&e.data, &stats) {
-            let (rows, raw) = d
-                .streams
-                .iter()
-                .filter_map(|s| st.iter().find(|x| x.stream == *s))
-                .fold((0u64, 0u64), |acc, x| (acc.0 + x.rows, acc.1 + x.raw_bytes));
+        if let (Some(d), Some(st)) = (&e.data, stats) {
+            let (rows, raw) = data_stats(d, st);
             line.push_str(&format!(
                 " [{} rows, {}, {} stream(s)]",
                 count(rows),
@@ -277,7 +296,7 @@ fn list(a: ListArgs) -> Result<ExitCode> {
         }
         writeln!(out, "{line}")?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn verify(a: VerifyArgs) -> Result<ExitCode> {
@@ -292,8 +311,8 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 Some(format!("reading {}: {}", a.input, describe(sr.toc(), fe)))
             });
             match named {
-                Some(text) if a.input != "-" => eprintln!("pgdump: verify failed: {text}"),
-                _ => eprintln!("pgdump: verify failed: {e:#}"),
+                Some(text) if a.input != "-" => stderr!("pgdump: verify failed: {text}"),
+                _ => stderr!("pgdump: verify failed: {e:#}"),
             }
             return Ok(ExitCode::FAILURE);
         }
@@ -309,7 +328,7 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 v.stored_bytes,
             ),
             Err(e) => {
-                eprintln!("pgdump: verify failed: {}", describe(r.toc(), &e));
+                stderr!("pgdump: verify failed: {}", describe(r.toc(), &e));
                 return Ok(ExitCode::FAILURE);
             }
         },
@@ -330,14 +349,14 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
                                 raw += fr.data.len() as u64;
                             }
                             Err(e) => {
-                                eprintln!("pgdump: verify failed: {}", describe(&toc, &e));
+                                stderr!("pgdump: verify failed: {}", describe(&toc, &e));
                                 return Ok(ExitCode::FAILURE);
                             }
                         }
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        eprintln!("pgdump: verify failed: {}", describe(&toc, &e));
+                        stderr!("pgdump: verify failed: {}", describe(&toc, &e));
                         return Ok(ExitCode::FAILURE);
                     }
                 }
@@ -352,14 +371,12 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
             )
         }
     };
-    if a.json {
-        println!(
-            "{}",
-            serde_json::json!({"ok": true, "entries": entries, "streams": streams, "frames": frames,
-                               "rows": rows, "raw_bytes": raw, "stored_bytes": stored})
-        );
+    let report = if a.json {
+        serde_json::json!({"ok": true, "entries": entries, "streams": streams, "frames": frames,
+                           "rows": rows, "raw_bytes": raw, "stored_bytes": stored})
+        .to_string()
     } else {
-        println!(
+        format!(
             "archive OK: {} entries, {} streams, {} frames, {} rows, {} of data ({} stored); every checksum and the seal verified",
             count(entries as u64),
             count(streams as u64),
@@ -367,8 +384,9 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
             count(rows),
             bytes(raw),
             bytes(stored)
-        );
-    }
+        )
+    };
+    out::stdout(&format!("{report}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -401,7 +419,7 @@ fn sql(a: SqlArgs) -> Result<ExitCode> {
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             write_script(&reader, &opts, &convert, &mut out)?;
-            out.flush()?;
+            out.flush().context(out::STDOUT)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -421,7 +439,7 @@ async fn compare(a: CompareArgs) -> Result<ExitCode> {
     let report = pgdump_core::compare::compare(&src, &dst, opts)
         .await
         .with_context(|| format!("comparing {} with {}", src.target(), dst.target()))?;
-    print!("{}", report.render());
+    out::stdout(&report.render())?;
     Ok(if report.equivalent() {
         ExitCode::SUCCESS
     } else {
@@ -433,6 +451,6 @@ async fn compare(a: CompareArgs) -> Result<ExitCode> {
 fn print_loaded(loaded: &[(String, u64)]) {
     for (t, n) in loaded {
         let what = if t == LARGE_OBJECTS { "pieces" } else { "rows" };
-        eprintln!("pgdump:   {t}: {} {what}", count(*n));
+        stderr!("pgdump:   {t}: {} {what}", count(*n));
     }
 }

@@ -3,14 +3,20 @@
 mod args;
 mod cmd;
 mod convert;
+mod out;
 mod report;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::out::stderr;
+
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -19,16 +25,32 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("pgdump: error: cannot start the runtime: {e}");
+            stderr!("pgdump: error: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(cmd::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pgdump: error: {}", chain(&e));
+            stderr!("pgdump: error: {}", chain(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Help and version on stdout (a failed write is an error), usage errors on stderr
+/// (exit status 2 even when stderr cannot be written).
+fn usage(e: &clap::Error) -> ExitCode {
+    let code = ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    let printed = e
+        .print()
+        .and_then(|()| std::io::Write::flush(&mut std::io::stdout()));
+    match printed {
+        Err(err) if !e.use_stderr() => {
+            stderr!("pgdump: error: {}: {err}", out::STDOUT);
+            ExitCode::FAILURE
+        }
+        _ => code,
     }
 }
 
@@ -44,6 +66,8 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // its default reports a failed write with eprintln!, which panics on a closed stderr
+        .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()

@@ -8,6 +8,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pgdump_core::progress::{Event, Observer, SharedObserver};
 
+use crate::out::stderr;
+
 /// Progress shown on stderr when it is a terminal, nothing otherwise.
 pub struct Progress {
     bar: ProgressBar,
@@ -101,7 +103,7 @@ impl Observer for Progress {
                 self.refresh_msg();
             }
             Event::Warning { message } => {
-                self.bar.suspend(|| eprintln!("pgdump: warning: {message}"))
+                self.bar.suspend(|| stderr!("pgdump: warning: {message}"))
             }
             _ => {}
         }

@@ -1356,6 +1356,111 @@ fn a_dump_that_fails_midway_leaves_stdout_unsealed() {
     assert_rejected("backend terminated", &bytes);
 }
 
+/// pgdump's exit code with stdout and stderr as given.
+fn exit_code(args: &[&str], stdout: Stdio, stderr: Stdio) -> i32 {
+    pgdump()
+        .args(args)
+        .stdout(stdout)
+        .stderr(stderr)
+        .status()
+        .unwrap()
+        .code()
+        .unwrap_or(-1)
+}
+
+fn dev_full() -> Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn closed_or_full_stdout_and_stderr_never_panic() {
+    let src = source();
+    let dir = scratch();
+    // stdout a pipe nobody reads (its reading end closed before pgdump writes)
+    for args in [
+        vec!["verify", archive()],
+        vec!["verify", "--json", archive()],
+        vec!["list", archive()],
+        vec!["list", "--json", archive()],
+        vec!["sql", archive()],
+        vec!["--help"],
+        vec!["list", "--help"],
+    ] {
+        let mut child = pgdump()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let r = finish(child.wait_with_output().unwrap());
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        fails(&r);
+        assert!(
+            r.stderr.starts_with("pgdump: error: ")
+                && r.stderr.to_lowercase().contains("broken pipe")
+                && r.stderr.lines().count() == 1,
+            "{args:?}: {r:?}"
+        );
+    }
+    // stdout on a full disk
+    for args in [vec!["verify", archive()], vec!["list", archive()]] {
+        let r = finish(
+            pgdump()
+                .args(&args)
+                .stdout(dev_full())
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(
+            r.stderr
+                .contains("writing to stdout: No space left on device"),
+            "{args:?}: {r:?}"
+        );
+    }
+    // stderr on a full disk: the messages are lost, the exit status is not
+    let (bytes, _) = damaged("frame");
+    let bad = dir.path().join("bad.pgdump");
+    std::fs::write(&bad, bytes).unwrap();
+    let out = dir.path().join("v.pgdump");
+    let db = url(&src.db);
+    for (args, code) in [
+        (vec!["verify", bad.to_str().unwrap()], 1),
+        (vec!["sql", bad.to_str().unwrap()], 1),
+        (vec!["restore", "-d", &db, "/nonexistent/x.pgdump"], 1),
+        (vec!["no-such-command"], 2),
+        (vec!["verify", archive()], 0),
+        // debug output of the tracing subscriber, and the summary
+        (
+            vec!["-vv", "dump", "-d", &db, "-f", out.to_str().unwrap()],
+            0,
+        ),
+    ] {
+        assert_eq!(
+            exit_code(&args, Stdio::null(), dev_full()),
+            code,
+            "{args:?}"
+        );
+    }
+    ok(&run(&["verify", out.to_str().unwrap()]));
+    // both closed
+    let mut child = pgdump()
+        .args(["verify", bad.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}
+
 #[test]
 fn the_next_dump_removes_what_a_killed_dump_left() {
     use std::os::unix::fs::PermissionsExt;
