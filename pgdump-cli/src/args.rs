@@ -275,6 +275,10 @@ pub struct SqlArgs {
     /// Include CREATE DATABASE and a \connect to it.
     #[arg(short = 'C', long = "create")]
     pub create: bool,
+    /// Wrap the script in BEGIN and COMMIT, so that psql -v ON_ERROR_STOP=1 leaves
+    /// nothing behind when a statement fails.
+    #[arg(short = '1', long = "single-transaction")]
+    pub single_transaction: bool,
 }
 
 /// `pgdump compare`.

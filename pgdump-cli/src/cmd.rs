@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use pgdump_core::restore::script::write_script;
 use pgdump_core::restore::{Input, RestoreOptions, LARGE_OBJECTS};
 use pgdump_core::{CancellationToken, Output};
@@ -391,30 +391,43 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
 }
 
 fn sql(a: SqlArgs) -> Result<ExitCode> {
+    let mut opts = convert::select_options(&a.select, RestoreOptions::default())?;
+    opts.create = a.create;
+    opts.single_transaction = a.single_transaction;
+    opts.validate()?;
     // A piped archive is spooled to a temporary file first (the script needs each table's frames in order).
     let _spool;
-    let path = if a.input == "-" {
+    let (path, name) = if a.input == "-" {
         let mut tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
         std::io::copy(&mut std::io::stdin().lock(), &mut tmp).context("reading stdin")?;
         let p = tmp.path().to_path_buf();
         _spool = tmp;
-        p
+        (p, "stdin")
     } else {
-        a.input.clone().into()
+        (a.input.clone().into(), a.input.as_str())
     };
     let f = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let reader = ArchiveReader::open(f).with_context(|| format!("reading {}", a.input))?;
-    let mut opts = convert::select_options(&a.select, RestoreOptions::default())?;
-    opts.create = a.create;
-    opts.validate()?;
+    let reader = ArchiveReader::open(f).with_context(|| format!("reading {name}"))?;
+    // Every checksum and the seal before the first byte: a damaged archive gives no
+    // script rather than part of one.
+    reader.verify_all().map_err(|e| {
+        anyhow!(
+            "reading {name}: {}; no script written",
+            describe(reader.toc(), &e)
+        )
+    })?;
     let convert = pgdump_core::restore::script::binary_to_text;
     match &a.file {
         Some(p) => {
-            let mut out = std::io::BufWriter::new(
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            );
-            write_script(&reader, &opts, &convert, &mut out)?;
-            out.flush()?;
+            // Written atomically: a failed run leaves no script behind.
+            let mut out = Output::File(p.clone()).open()?;
+            write_script(&reader, &opts, &convert, &mut out.writer)?;
+            out.writer
+                .flush()
+                .with_context(|| format!("writing {}", p.display()))?;
+            if let Some(file) = out.file {
+                file.commit()?;
+            }
         }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());

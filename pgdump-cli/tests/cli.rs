@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use pgdump_format::format::footer::FOOTER_LEN;
 use pgdump_format::format::frame::FRAME_HEADER_LEN;
-use pgdump_format::ArchiveReader;
+use pgdump_format::{
+    ArchiveReader, ArchiveWriter, Codec, CopyFormat, FrameLocation, WriterOptions,
+};
 use pgdump_tests::{shared_cluster, Cluster};
 
 // ---- helpers
@@ -795,6 +797,147 @@ fn sql_script_loads_with_psql_and_compares_equivalent() {
     assert_equivalent(&src.db, &dst2);
     pg().drop_db(&dst).unwrap();
     pg().drop_db(&dst2).unwrap();
+}
+
+#[test]
+fn sql_of_a_damaged_archive_writes_nothing() {
+    let dir = scratch();
+    for kind in ["frame", "index", "truncated", "unsealed"] {
+        let (bytes, frame) = damaged(kind);
+        let path = dir.path().join(format!("{kind}.pgdump"));
+        std::fs::write(&path, &bytes).unwrap();
+        let p = path.to_str().unwrap();
+        let r = run(&["sql", p]);
+        fails(&r);
+        assert!(r.raw_stdout.is_empty(), "sql {kind} wrote a script: {r:?}");
+        if kind == "frame" {
+            assert!(
+                r.stderr.contains(&frame) && r.stderr.contains("TABLE DATA app.events"),
+                "{r:?}"
+            );
+        }
+        let script = dir.path().join("out.sql");
+        let r = run(&["sql", p, "-f", script.to_str().unwrap()]);
+        fails(&r);
+        assert!(r.raw_stdout.is_empty(), "{r:?}");
+        let mut files = listing(dir.path());
+        files.retain(|f| !f.ends_with(".pgdump"));
+        assert_eq!(files, Vec::<String>::new(), "sql -f {kind}: {r:?}");
+        let r = run_stdin(&["sql", "-"], &bytes);
+        fails(&r);
+        assert!(
+            r.raw_stdout.is_empty(),
+            "sql - {kind} wrote a script: {r:?}"
+        );
+    }
+}
+
+/// psql -X -q -v ON_ERROR_STOP=1 of `script` into `db`.
+fn psql_script(db: &str, script: &[u8]) -> Run {
+    let mut psql = Command::new("/usr/bin/psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &url(db)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = psql.stdin.take().unwrap();
+    let script = script.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&script);
+    });
+    let out = psql.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    finish(out)
+}
+
+#[test]
+fn sql_single_transaction_loads_with_psql() {
+    let src = source();
+    let r = run(&["sql", "-1", archive()]);
+    ok(&r);
+    assert!(r.stdout.contains("\nBEGIN;\n") && r.stdout.contains("\nCOMMIT;\n"));
+    let dst = new_db("cli_sql_1", "");
+    ok(&psql_script(&dst, &r.raw_stdout));
+    assert_equivalent(&src.db, &dst);
+    pg().drop_db(&dst).unwrap();
+    let r = run(&["sql", "--single-transaction", "--create", archive()]);
+    assert!(
+        fails(&r).stderr.contains("cannot be used together"),
+        "{r:?}"
+    );
+    assert!(r.raw_stdout.is_empty());
+}
+
+/// The source archive with the data of app.events declared binary without column
+/// types: it verifies, but `pgdump sql` cannot convert that table's data.
+fn unconvertible_archive(dir: &Path) -> PathBuf {
+    let reader = ArchiveReader::open(std::fs::File::open(archive()).unwrap()).unwrap();
+    let mut toc = reader.toc().clone();
+    let data = toc
+        .entries
+        .iter_mut()
+        .find_map(|e| e.data.as_mut().filter(|d| d.target == "app.events"))
+        .unwrap();
+    data.format = CopyFormat::Binary;
+    data.binary_types.clear();
+    let opts = WriterOptions {
+        codec: Codec::None,
+        ..WriterOptions::default()
+    };
+    let mut w = ArchiveWriter::new(Vec::new(), &toc, opts).unwrap();
+    for e in reader.frame_entries() {
+        let f = reader.read_frame(&FrameLocation::from(e)).unwrap();
+        w.write_raw(e.stream, e.seq, &f.data, f.meta).unwrap();
+    }
+    let path = dir.join("unconvertible.pgdump");
+    std::fs::write(&path, w.finish().unwrap().1).unwrap();
+    path
+}
+
+#[test]
+fn a_script_that_cannot_be_written_to_the_end_makes_psql_fail() {
+    let dir = scratch();
+    let path = unconvertible_archive(dir.path());
+    let p = path.to_str().unwrap();
+    ok(&run(&["verify", p]));
+    for single in [false, true] {
+        let mut args = vec!["sql", p];
+        if single {
+            args.push("-1");
+        }
+        let r = run(&args);
+        let err = fails(&r).stderr.clone();
+        assert!(err.contains("TABLE DATA app.events"), "{r:?}");
+        assert!(
+            r.stdout.contains("COPY app.events") && r.stdout.contains("incomplete"),
+            "{r:?}"
+        );
+        let dst = new_db("cli_sql_incomplete", "");
+        let psql = psql_script(&dst, &r.raw_stdout);
+        assert_ne!(psql.code, 0, "psql loaded an incomplete script: {psql:?}");
+        assert!(
+            psql.stderr.contains("pgdump: this script is incomplete")
+                && psql.stderr.contains("TABLE DATA app.events"),
+            "{psql:?}"
+        );
+        if single {
+            assert_eq!(user_relations(&dst), "0 0", "{psql:?}");
+        } else {
+            // without -1 what came before stays; the table whose data failed is empty
+            let before = r.stdout.split("COPY app.events").next().unwrap();
+            for table in before
+                .lines()
+                .filter_map(|l| l.strip_prefix("COPY "))
+                .filter_map(|l| l.split(' ').next())
+            {
+                assert_eq!(count(&dst, table), count(&source().db, table), "{table}");
+            }
+            assert!(exists(&dst, "app.events"), "{psql:?}");
+            assert_eq!(count(&dst, "app.events"), 0);
+        }
+        pg().drop_db(&dst).unwrap();
+    }
 }
 
 #[test]
