@@ -29,6 +29,13 @@ pub enum Command {
     #[command(disable_help_flag = true)]
     Restore(RestoreArgs),
     /// List an archive's table of contents (a form `restore --use-list` accepts back).
+    #[command(
+        after_help = "One line per entry: `ID; KIND SCHEMA NAME OWNER`, `-` for no schema or \
+        owner. A name that is not one plain word (white space, control characters, `\"`, `\\`, \
+        `;`, only upper-case letters, `-`, empty) is shown in double quotes with the escapes \
+        \\\\ \\\" \\n \\r \\t and \\u{HEX}. Comment out a line with `;` to leave the entry \
+        out of `restore --use-list`."
+    )]
     List(ListArgs),
     /// Check every checksum of an archive, and optionally a restored database against it.
     Verify(VerifyArgs),

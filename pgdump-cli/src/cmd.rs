@@ -13,6 +13,7 @@ use crate::args::{
     Cli, Command, CompareArgs, DumpArgs, ListArgs, RestoreArgs, SqlArgs, VerifyArgs,
 };
 use crate::convert;
+use crate::listing;
 use crate::out::{self, stderr};
 use crate::report::{bytes, count, Progress};
 
@@ -262,10 +263,14 @@ fn list_text(
 ) -> std::io::Result<()> {
     let info = &toc.info;
     writeln!(out, ";\n; pgdump archive")?;
-    writeln!(out, ";     database: {}", info.database)?;
-    writeln!(out, ";     created: {}", info.created_at)?;
-    writeln!(out, ";     server: {}", info.server_version)?;
-    writeln!(out, ";     written by: {}", info.tool)?;
+    for (what, value) in [
+        ("database", &info.database),
+        ("created", &info.created_at),
+        ("server", &info.server_version),
+        ("written by", &info.tool),
+    ] {
+        writeln!(out, ";     {what}: {}", listing::comment_text(value))?;
+    }
     writeln!(
         out,
         ";     entries: {}, streams: {}",
@@ -274,17 +279,11 @@ fn list_text(
     )?;
     writeln!(
         out,
-        ";\n; Selected TOC entries (id; kind schema name owner):\n;"
+        ";\n; Selected TOC entries (id; kind schema name owner). A name that is not one plain\n\
+         ; word is in double quotes, with \\\\ \\\" \\n \\r \\t and \\u{{HEX}} escapes.\n;"
     )?;
     for e in &toc.entries {
-        let mut line = format!(
-            "{}; {} {} {} {}",
-            e.id,
-            e.kind,
-            e.schema.as_deref().unwrap_or("-"),
-            e.name.replace('\n', " "),
-            e.owner.as_deref().unwrap_or("-")
-        );
+        let mut line = listing::entry_line(e);
         if let (Some(d), Some(st)) = (&e.data, stats) {
             let (rows, raw) = data_stats(d, st);
             line.push_str(&format!(

@@ -129,23 +129,8 @@ fn sections(list: &[String]) -> Result<Vec<Section>> {
 pub fn read_use_list(path: &std::path::Path) -> Result<Vec<EntryId>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut ids = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with(';') {
-            continue;
-        }
-        let id = line.split(';').next().unwrap_or("").trim();
-        let id: EntryId = id.parse().with_context(|| {
-            format!(
-                "{}:{}: expected an entry id before ';'",
-                path.display(),
-                n + 1
-            )
-        })?;
-        ids.push(id);
-    }
-    Ok(ids)
+    crate::listing::selected_ids(&text)
+        .map_err(|line| anyhow!("{}:{line}: expected an entry id before ';'", path.display()))
 }
 
 /// Selection and switches shared by restore and sql.

@@ -3,6 +3,7 @@
 mod args;
 mod cmd;
 mod convert;
+mod listing;
 mod out;
 mod report;
 

@@ -3,7 +3,10 @@
 //! file and from stdin, `sql | psql` then `compare`, `restore -` with `-j 4`, no progress
 //! escape codes when stderr is not a terminal, `-h` as the host and `--help`, flag names
 //! as pg_dump's and pg_restore's, SIGINT and broken or failing output pipes, and
-//! passwords that never show.
+//! passwords that never show. Issue 13: closed or full stdout and stderr, names that
+//! round-trip through `list` and `--use-list`, `sql` of damaged archives and `sql -1`,
+//! scripts that end with an error when they cannot be written to the end, and
+//! temporary files of killed dumps.
 //!
 //! Every test runs the built binary against a PostgreSQL 15 cluster of this test process.
 
@@ -502,6 +505,83 @@ fn list_json_has_every_entry() {
         .expect("TABLE DATA people");
     assert_eq!(people["data"]["rows"], 3001);
     assert_eq!(doc["archive"]["database"], src.db.as_str());
+}
+
+/// Schema, table and role names that break a listing that is not escaped: line breaks,
+/// quotes, backslashes, `;` and something that looks like an entry.
+const ODD_SQL: &str = r#"
+CREATE ROLE "odd ""role"" \ ;";
+CREATE SCHEMA "s
+chema" AUTHORIZATION "odd ""role"" \ ;";
+CREATE TABLE "s
+chema"."t
+1; TABLE DATA public kept x" (v text);
+INSERT INTO "s
+chema"."t
+1; TABLE DATA public kept x" SELECT 'row ' || g FROM generate_series(1, 10) g;
+ALTER TABLE "s
+chema"."t
+1; TABLE DATA public kept x" OWNER TO "odd ""role"" \ ;";
+CREATE TABLE public."KEPT" (v text);
+INSERT INTO public."KEPT" VALUES (E'a\r\nb'), ('c');
+"#;
+
+#[test]
+fn list_escapes_names_so_they_round_trip_through_use_list() {
+    let src = new_db("cli_odd", ODD_SQL);
+    let dir = scratch();
+    let archive = dir.path().join("odd.pgdump");
+    let a = archive.to_str().unwrap();
+    ok(&run(&["dump", "-d", &url(&src), "-f", a]));
+    let list = ok(&run(&["list", a])).stdout.clone();
+    let reader = ArchiveReader::open(std::fs::File::open(&archive).unwrap()).unwrap();
+    let toc = reader.toc();
+    // one line per entry, names escaped
+    assert_eq!(
+        list_lines(&list).iter().map(|e| e.0).collect::<Vec<_>>(),
+        toc.entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+        "{list}"
+    );
+    let data_line = list_lines(&list)
+        .into_iter()
+        .find(|(_, l)| l.contains("TABLE DATA \"s\\nchema\""))
+        .unwrap_or_else(|| panic!("no TABLE DATA of the odd table in:\n{list}"))
+        .1;
+    assert!(
+        data_line.contains(
+            "TABLE DATA \"s\\nchema\" \"t\\n1; TABLE DATA public kept x\" \"odd \\\"role\\\" \\\\ ;\" ["
+        ),
+        "{data_line}"
+    );
+    assert!(list.contains(" TABLE public \"KEPT\" "), "{list}");
+    // comment out the odd table's data: only that is left out
+    let edited: String = list
+        .lines()
+        .map(|l| {
+            if l == data_line {
+                format!(";{l}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let use_list = dir.path().join("list.txt");
+    std::fs::write(&use_list, edited).unwrap();
+    let dst = new_db("cli_odd_dst", "");
+    ok(&run(&[
+        "restore",
+        "-d",
+        &url(&dst),
+        "-L",
+        use_list.to_str().unwrap(),
+        a,
+    ]));
+    let odd = "\"s\nchema\".\"t\n1; TABLE DATA public kept x\"";
+    assert!(exists(&dst, odd), "{list}");
+    assert_eq!(value(&dst, &format!("SELECT count(*) FROM {odd}")), "0");
+    assert_eq!(count(&dst, "public.\"KEPT\""), 2);
+    pg().drop_db(&dst).unwrap();
+    pg().drop_db(&src).unwrap();
 }
 
 // ---- verify and damaged archives
