@@ -62,6 +62,50 @@ const DUMP_SETTINGS: &str = "SELECT pg_catalog.set_config('search_path', '', fal
 // planner can overestimate, and JIT compiling one cost hundreds of ms. Servers with the
 // CVE-2024-7348 fix: refuse to run views' or foreign tables' code with our privileges.)
 
+/// The settings whose values change what text COPY prints (timestamptz in the
+/// session's time zone, bytea in hex or escape, money per `lc_monetary`, dates,
+/// intervals and floats per the styles a dump session fixes), by their
+/// `pg_settings` names. A dump records their values in the archive's
+/// `ArchiveInfo::settings`, so that its content hashes can be reproduced
+/// (see [`crate::check`]).
+pub const COPY_OUTPUT_SETTINGS: [&str; 6] = [
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "bytea_output",
+    "extra_float_digits",
+    "lc_monetary",
+];
+
+/// The session's values of [`COPY_OUTPUT_SETTINGS`], by name: one simple query, to be
+/// pipelined after the session setup (it reads the values that setup left).
+pub async fn copy_output_settings(client: &Client) -> Result<Vec<(String, String)>> {
+    let sql = format!(
+        "SELECT {}",
+        COPY_OUTPUT_SETTINGS
+            .iter()
+            .map(|n| format!("pg_catalog.current_setting('{n}')"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let msgs = client
+        .simple_query(&sql)
+        .await
+        .context(|| "reading the session's output settings".to_string())?;
+    let row = msgs
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .ok_or_else(|| CoreError::Internal("the server sent no settings".into()))?;
+    Ok(COPY_OUTPUT_SETTINGS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| Some((n.to_string(), row.get(i)?.to_string())))
+        .collect())
+}
+
 /// Check the server's version and set the session up for a dump, then run `then` (SQL
 /// that needs the settings, e.g. the `BEGIN` of the dump transaction): one round trip,
 /// the three requests pipelined. The version is checked first, so an unsupported server

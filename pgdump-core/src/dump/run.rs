@@ -69,9 +69,12 @@ pub async fn dump(
     let (leader, route, leader_tap) = connect_routed(conn, TOOL_NAME).await?;
     // Version check, settings, BEGIN and the snapshot export: pipelined, in this order.
     let begin = snapshot::begin_sql(opts.serializable_deferrable, opts.snapshot.as_deref());
-    let ((version, version_text), snap) = futures::try_join!(
+    // The values of the settings that shape text COPY output go out in the same flight,
+    // after the settings (read inside the dump transaction), for the archive to record.
+    let ((version, version_text), snap, output_settings) = futures::try_join!(
         session::setup_dump_then(&leader, &begin, "starting the dump transaction"),
         snapshot::export(&leader, opts.snapshot.as_deref()),
+        session::copy_output_settings(&leader),
     )?;
 
     observer.event(&Event::Phase { name: "catalog" });
@@ -110,6 +113,7 @@ pub async fn dump(
             ("source_encoding".to_string(), cat.encoding.clone()),
         ]
         .into_iter()
+        .chain(output_settings)
         .collect(),
     };
     let CatalogDump { graph, skipped, .. } = cat;
