@@ -186,18 +186,10 @@ impl Chunker {
     fn consume(&mut self, buf: &[u8], out: &mut Vec<Chunk>) -> Result<usize, CopyDataError> {
         let mut pos = 0usize;
         if !self.header_done {
-            // Header: signature, flags, extension length, extension.
-            if buf.len() < 19 {
-                return Ok(0);
+            match binary_header_len(buf)? {
+                Some(n) => pos = n,
+                None => return Ok(0),
             }
-            if buf.get(..11) != Some(&BINARY_SIGNATURE[..]) {
-                return Err(CopyDataError::BadSignature);
-            }
-            let ext = be_u32(buf, 15).unwrap_or(0) as usize;
-            if buf.len() < 19 + ext {
-                return Ok(0);
-            }
-            pos = 19 + ext;
             self.header_done = true;
         }
         loop {
@@ -238,6 +230,121 @@ impl Chunker {
                     },
                 ));
             }
+        }
+    }
+}
+
+/// Length of the binary COPY header at the start of `buf` (signature, flags,
+/// extension length, extension), or `None` while it is incomplete.
+fn binary_header_len(buf: &[u8]) -> Result<Option<usize>, CopyDataError> {
+    if buf.len() < 19 {
+        return Ok(None);
+    }
+    if buf.get(..11) != Some(&BINARY_SIGNATURE[..]) {
+        return Err(CopyDataError::BadSignature);
+    }
+    let ext = be_u32(buf, 15).unwrap_or(0) as usize;
+    match 19usize.checked_add(ext) {
+        Some(n) if buf.len() >= n => Ok(Some(n)),
+        _ => Ok(None),
+    }
+}
+
+/// Counts and hashes the rows of a COPY stream (as received, in any pieces)
+/// exactly as [`Chunker`] does, without keeping them: a binary stream's header
+/// and trailer are skipped, only a row cut between pieces is buffered.
+#[derive(Debug)]
+pub struct RowHasher {
+    format: CopyFormat,
+    pending: Vec<u8>,
+    header_done: bool,
+    done: bool,
+    rows: u64,
+    hash: u64,
+    bytes: u64,
+}
+
+impl RowHasher {
+    /// A hasher for COPY output (a binary stream starts with its header).
+    pub fn new(format: CopyFormat) -> Self {
+        RowHasher {
+            format,
+            pending: Vec::new(),
+            header_done: format != CopyFormat::Binary,
+            done: false,
+            rows: 0,
+            hash: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Feed the next piece of the stream.
+    pub fn push(&mut self, piece: &[u8]) -> Result<(), CopyDataError> {
+        if self.pending.is_empty() {
+            let used = self.consume(piece)?;
+            if let Some(rest) = piece.get(used..) {
+                self.pending.extend_from_slice(rest);
+            }
+        } else {
+            let mut buf = std::mem::take(&mut self.pending);
+            buf.extend_from_slice(piece);
+            let used = self.consume(&buf)?;
+            buf.drain(..used);
+            self.pending = buf;
+        }
+        Ok(())
+    }
+
+    /// End of stream: the number of rows, the wrapping sum of their hashes and
+    /// their bytes (headers and trailer excluded).
+    pub fn finish(self) -> Result<(u64, u64, u64), CopyDataError> {
+        if !self.pending.is_empty() {
+            return Err(CopyDataError::Incomplete(self.pending.len()));
+        }
+        if !self.header_done {
+            return Err(CopyDataError::Incomplete(0));
+        }
+        Ok((self.rows, self.hash, self.bytes))
+    }
+
+    fn consume(&mut self, buf: &[u8]) -> Result<usize, CopyDataError> {
+        let mut pos = 0usize;
+        if !self.header_done {
+            match binary_header_len(buf)? {
+                Some(n) => pos = n,
+                None => return Ok(0),
+            }
+            self.header_done = true;
+        }
+        loop {
+            let rest = buf.get(pos..).unwrap_or(&[]);
+            if rest.is_empty() {
+                return Ok(pos);
+            }
+            if self.done {
+                return Err(CopyDataError::AfterTrailer);
+            }
+            let row_len = match self.format {
+                CopyFormat::Text => match rest.iter().position(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None => return Ok(pos),
+                },
+                CopyFormat::Binary => match binary_tuple_len(rest)? {
+                    TupleLen::Need => return Ok(pos),
+                    TupleLen::Trailer => {
+                        self.done = true;
+                        pos += 2;
+                        continue;
+                    }
+                    TupleLen::Tuple(n) => n,
+                },
+            };
+            self.rows += 1;
+            self.hash = self
+                .hash
+                .wrapping_add(row_hash(rest.get(..row_len).unwrap_or(&[])));
+            self.bytes += row_len as u64;
+            pos += row_len;
         }
     }
 }
@@ -456,6 +563,50 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].data, [b"a\n".to_vec(), big.clone()].concat());
         assert_eq!(out[1].data, b"b\n");
+    }
+
+    /// The hasher counts and sums what the chunker frames, however the stream is cut.
+    #[test]
+    fn row_hasher_agrees_with_the_chunker() {
+        let t1 = tuple(&[Some(b"\0\0\0\x01"), None]);
+        let t2 = tuple(&[Some(b"xyz"), Some(b"")]);
+        let mut bin = binary_header();
+        for _ in 0..3 {
+            bin.extend_from_slice(&t1);
+            bin.extend_from_slice(&t2);
+        }
+        bin.extend_from_slice(&BINARY_TRAILER);
+        let text = b"a\tb\n\\N\t\\x00ff\n\nlast\n".to_vec();
+        for (format, stream) in [(CopyFormat::Binary, &bin), (CopyFormat::Text, &text)] {
+            let chunks = run(format, 7, &[stream]).unwrap();
+            let rows: u64 = chunks.iter().map(|c| c.rows).sum();
+            let hash = chunks.iter().fold(0u64, |h, c| h.wrapping_add(c.hash));
+            let bytes: u64 = chunks.iter().map(|c| c.data.len() as u64).sum();
+            for cut in 0..stream.len() {
+                for cut2 in [cut, (cut + 5).min(stream.len())] {
+                    let mut h = RowHasher::new(format);
+                    h.push(&stream[..cut]).unwrap();
+                    h.push(&stream[cut..cut2]).unwrap();
+                    h.push(&stream[cut2..]).unwrap();
+                    assert_eq!(h.finish().unwrap(), (rows, hash, bytes), "{format:?} cut {cut}");
+                }
+            }
+        }
+        // incomplete rows, a missing header and bytes after the trailer are errors
+        let mut h = RowHasher::new(CopyFormat::Text);
+        h.push(b"a\nb").unwrap();
+        assert_eq!(h.finish(), Err(CopyDataError::Incomplete(1)));
+        let h = RowHasher::new(CopyFormat::Binary);
+        assert_eq!(h.finish(), Err(CopyDataError::Incomplete(0)));
+        let mut h = RowHasher::new(CopyFormat::Binary);
+        let mut after = bin.clone();
+        after.push(0);
+        assert_eq!(h.push(&after), Err(CopyDataError::AfterTrailer));
+        let mut h = RowHasher::new(CopyFormat::Binary);
+        assert_eq!(
+            h.push(b"NOTCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0"),
+            Err(CopyDataError::BadSignature)
+        );
     }
 
     #[test]
