@@ -588,7 +588,11 @@ mod tests {
                     h.push(&stream[..cut]).unwrap();
                     h.push(&stream[cut..cut2]).unwrap();
                     h.push(&stream[cut2..]).unwrap();
-                    assert_eq!(h.finish().unwrap(), (rows, hash, bytes), "{format:?} cut {cut}");
+                    assert_eq!(
+                        h.finish().unwrap(),
+                        (rows, hash, bytes),
+                        "{format:?} cut {cut}"
+                    );
                 }
             }
         }

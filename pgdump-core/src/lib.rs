@@ -9,6 +9,7 @@
 //! connections → post-data → report.
 
 pub mod catalog;
+pub mod check;
 pub mod compare;
 pub mod conn;
 pub mod copy_data;

@@ -5,6 +5,7 @@ mod catalog_code;
 mod catalog_misc;
 mod catalog_relations;
 mod catalog_types;
+mod check;
 mod common;
 mod conn;
 mod copy_text;

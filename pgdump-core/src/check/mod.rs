@@ -1,0 +1,365 @@
+//! Is a live database's data what an archive recorded at dump time?
+//!
+//! The archive's index records, per data stream, the number of rows and a content
+//! hash: the wrapping sum of [`row_hash`](crate::copy_data::row_hash) over the rows'
+//! bytes exactly as the dump's COPY sent them (large objects: over the records
+//! `(oid, offset, piece)` of their streams). [`check_against`] reads every restored
+//! table again with the COPY of its TOC entry (its columns, its format), splits the
+//! output into rows as the dump did and sums the same hash; it reads the archive's
+//! large objects again in the dump's pieces. Nothing is written to the database.
+//!
+//! Text COPY output depends on session settings (`TimeZone` for `timestamptz`,
+//! `bytea_output`, `lc_monetary` for `money`, the date, interval and float styles):
+//! the dump records its session's values in `ArchiveInfo::settings` and the check's
+//! sessions set the same (see [`session::COPY_OUTPUT_SETTINGS`]). An archive written
+//! before they were recorded is checked with the sessions' own values, and the report
+//! says so.
+//!
+//! What a check cannot see as equal: text-format rows of types whose output changed
+//! between the source's and the checking server's majors (floats printed by servers
+//! before 12 with `extra_float_digits = 3` differ from 12 and later), and an
+//! extension configuration table's rows that the extension creates (only the rows
+//! the dump's filter selects are read, as at dump time).
+
+mod facts;
+mod plan;
+mod report;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use pgdump_format::{CopyFormat, Toc};
+use tokio_postgres::Client;
+use tokio_util::sync::CancellationToken;
+
+pub use facts::{Facts, Tally};
+use plan::{Task, Work};
+pub use report::{CheckReport, CheckedKind, ObjectCheck};
+
+use crate::catalog::{Oid, ServerVersion};
+use crate::conn::{connect, ConnConfig};
+use crate::copy_data::{row_hash, RowHasher};
+use crate::error::{CoreError, QueryContext, Result};
+use crate::quote::{literal, qualify};
+use crate::{session, TOOL_NAME};
+
+/// Bytes of a large object read per round trip: the dump's piece size, so that the
+/// records (and their hashes) are the dump's.
+const LO_PIECE: i32 = 1 << 20;
+
+/// Large objects read at once on one connection (their pieces' requests pipelined).
+const LO_IN_FLIGHT: usize = 8;
+
+/// Checks the data of the database `conn` points at against the facts an archive
+/// recorded: for every restored `TABLE DATA` entry (every entry when `select` is
+/// `None`, else those whose position in `toc.entries` is `true`), the table's rows
+/// and content hash; for every restored `BLOBS` entry, its large objects' pieces.
+///
+/// Tables are read on up to `jobs` connections, largest first, each streamed (memory
+/// stays bounded whatever their size). Cancelling `cancel` stops the check promptly
+/// with [`CoreError::Cancelled`]. Differences are not errors: they are in the report
+/// ([`CheckReport::ok`]); a table or a large object that does not exist is reported
+/// as such. Errors are for what prevented the check (connection, permissions ...).
+pub async fn check_against(
+    conn: &ConnConfig,
+    toc: &Toc,
+    facts: &Facts,
+    select: Option<&[bool]>,
+    jobs: usize,
+    cancel: CancellationToken,
+) -> Result<CheckReport> {
+    let started = Instant::now();
+    let run = async {
+        // The first session also reads the extension configuration tables' filters.
+        let (first, notes, version) = open(conn, &toc.info.settings).await?;
+        let filters = ext_config_filters(&first).await?;
+        let mut tasks = plan::plan(toc, facts, select, &filters);
+        // Largest first (stable: TOC order among equals).
+        tasks.sort_by(|a, b| b.est_bytes.cmp(&a.est_bytes));
+        let n = jobs.max(1).min(tasks.len().max(1));
+        let mut clients = vec![first];
+        let more = futures::future::try_join_all(
+            (1..n).map(|_| async { open(conn, &toc.info.settings).await.map(|(c, _, _)| c) }),
+        )
+        .await?;
+        clients.extend(more);
+        let queue = Mutex::new(tasks.into_iter().collect::<VecDeque<Task>>());
+        let results: Vec<Vec<ObjectCheck>> =
+            futures::future::try_join_all(clients.iter().map(|c| worker(c, &queue, &cancel)))
+                .await?;
+        let mut objects: Vec<ObjectCheck> = results.into_iter().flatten().collect();
+        objects.sort_by_key(|o| o.entries.first().copied());
+        Ok::<_, CoreError>((objects, (notes, version)))
+    };
+    let (objects, notes) = tokio::select! {
+        biased;
+        () = cancel.cancelled() => return Err(CoreError::Cancelled),
+        r = run => r?,
+    };
+    let (notes, version) = notes;
+    let mut notes = notes;
+    notes.extend(float_note(toc, version, &objects));
+    Ok(CheckReport {
+        objects,
+        notes,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A note explaining text-format tables whose content differs when the archive comes
+/// from a server before 12 and the check runs on 12 or later: floats print with
+/// `extra_float_digits` more digits there, the shortest exact form since 12.
+fn float_note(toc: &Toc, checker: ServerVersion, objects: &[ObjectCheck]) -> Option<String> {
+    let source = toc.info.server_version_num;
+    if source == 0 || source >= 120000 || !checker.at_least(12) {
+        return None;
+    }
+    let text_differs = objects.iter().any(|o| {
+        o.kind == CheckedKind::Table
+            && o.problem.is_none()
+            && o.expected_rows == o.found_rows
+            && !o.hash_matches
+            && o.entries.iter().any(|&id| {
+                toc.entry(id)
+                    .and_then(|e| e.data.as_ref())
+                    .is_some_and(|d| d.format == CopyFormat::Text)
+            })
+    });
+    text_differs.then(|| {
+        format!(
+            "the archive was dumped from PostgreSQL {}, which prints floating-point values \
+             in text-format tables with more digits than this server: text-format tables \
+             with float columns differ in content although their values are equal",
+            toc.info.server_version
+        )
+    })
+}
+
+/// A checking session: the dump's session settings, then the archive's recorded
+/// output settings (pipelined with them). Returns notes about settings the archive
+/// does not record or this server refused.
+async fn open(
+    conn: &ConnConfig,
+    recorded: &BTreeMap<String, String>,
+) -> Result<(Client, Vec<String>, ServerVersion)> {
+    let client = connect(conn, TOOL_NAME).await?;
+    let wanted: Vec<(&str, &str)> = session::COPY_OUTPUT_SETTINGS
+        .iter()
+        .filter_map(|n| recorded.get(*n).map(|v| (*n, v.as_str())))
+        .collect();
+    let (setup, applied) = futures::join!(
+        session::setup_dump(&client),
+        futures::future::join_all(wanted.iter().map(|(name, value)| {
+            let sql = format!(
+                "SELECT pg_catalog.set_config({}, {}, false)",
+                literal(name),
+                literal(value)
+            );
+            let c = &client;
+            async move { c.simple_query(&sql).await }
+        }))
+    );
+    let (version, _) = setup?;
+    let mut notes = Vec::new();
+    for ((name, value), res) in wanted.iter().zip(applied) {
+        if let Err(e) = res {
+            notes.push(format!(
+                "this server refused the archive's {name} = '{value}' ({}): values it \
+                 shapes in text-format tables may differ",
+                crate::error::DbMessage(&e)
+            ));
+        }
+    }
+    let missing: Vec<&str> = session::COPY_OUTPUT_SETTINGS
+        .iter()
+        .copied()
+        .filter(|n| !recorded.contains_key(*n))
+        .collect();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "the archive does not record the dump's {} (written before pgdump recorded \
+             them): the check used this server's, so text-format tables whose values \
+             depend on them may differ",
+            missing.join(", ")
+        ));
+    }
+    Ok((client, notes, version))
+}
+
+/// Filters of extension configuration tables (`pg_extension.extcondition`), by
+/// quoted, qualified table name: the dump read only the rows they select.
+async fn ext_config_filters(client: &Client) -> Result<HashMap<String, String>> {
+    let rows = client
+        .query(
+            "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, x.cond \
+             FROM pg_catalog.pg_extension e, \
+                  pg_catalog.unnest(e.extconfig, e.extcondition) AS x(reloid, cond) \
+             JOIN pg_catalog.pg_class c ON c.oid = x.reloid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+            &[],
+        )
+        .await
+        .context(|| "reading extension configuration tables".to_string())?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let cond: Option<String> = r.get(2);
+            let f = plan::config_filter(cond.as_deref().unwrap_or(""))?;
+            Some((qualify(r.get(0), r.get(1)), f))
+        })
+        .collect())
+}
+
+/// Runs tasks from the queue until it is empty.
+async fn worker(
+    client: &Client,
+    queue: &Mutex<VecDeque<Task>>,
+    cancel: &CancellationToken,
+) -> Result<Vec<ObjectCheck>> {
+    let mut out = Vec::new();
+    loop {
+        if cancel.is_cancelled() {
+            return Err(CoreError::Cancelled);
+        }
+        let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+        let Some(task) = next else {
+            return Ok(out);
+        };
+        let (found, problem) = match &task.work {
+            Work::Copy { sql, format } => match hash_copy(client, sql, *format, &task.name).await {
+                Ok(t) => (t, None),
+                // The table or a column is not there: a difference, not a failure.
+                Err(e) if matches!(e.sqlstate(), Some("42P01" | "42703")) => (
+                    Tally::default(),
+                    Some(match e {
+                        CoreError::Query { source, .. } => format!(
+                            "cannot be read ({})",
+                            source
+                                .as_db_error()
+                                .map_or_else(|| source.to_string(), |d| d.message().to_string())
+                        ),
+                        other => other.to_string(),
+                    }),
+                ),
+                Err(e) => return Err(e),
+            },
+            Work::LargeObjects(oids) => hash_large_objects(client, oids, cancel).await?,
+        };
+        out.push(ObjectCheck {
+            entries: task.entries,
+            kind: task.kind,
+            name: task.name,
+            expected_rows: task.expected.rows,
+            found_rows: found.rows,
+            hash_matches: !task.compare_hash || found.hash == task.expected.hash,
+            problem,
+        });
+    }
+}
+
+/// Rows and content hash of one COPY's output. Cancellation is handled by the
+/// caller (the whole check is dropped).
+async fn hash_copy(client: &Client, sql: &str, format: CopyFormat, name: &str) -> Result<Tally> {
+    let stream = client
+        .copy_out(sql)
+        .await
+        .context(|| format!("reading {name}"))?;
+    futures::pin_mut!(stream);
+    let mut h = RowHasher::new(format);
+    while let Some(piece) = stream.next().await {
+        let piece = piece.context(|| format!("reading {name}"))?;
+        h.push(&piece).map_err(|e| CoreError::Data {
+            object: name.to_string(),
+            detail: e.to_string(),
+        })?;
+    }
+    let (rows, hash, _) = h.finish().map_err(|e| CoreError::Data {
+        object: name.to_string(),
+        detail: e.to_string(),
+    })?;
+    Ok(Tally { rows, hash })
+}
+
+/// Records and content hash of large objects read as the dump read them: pieces of
+/// [`LO_PIECE`] bytes from offset 0 until a short or empty one, each hashed as the
+/// record `pgdump_format::lo::encode_record` makes of it (an empty large object has
+/// none). Missing large objects are named in the problem.
+async fn hash_large_objects(
+    client: &Client,
+    oids: &[Oid],
+    cancel: &CancellationToken,
+) -> Result<(Tally, Option<String>)> {
+    let present: HashSet<Oid> = client
+        .query(
+            "SELECT m.oid FROM pg_catalog.pg_largeobject_metadata m \
+             WHERE m.oid = ANY ($1::pg_catalog.oid[])",
+            &[&oids],
+        )
+        .await
+        .context(|| "listing large objects".to_string())?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let missing: Vec<String> = oids
+        .iter()
+        .filter(|o| !present.contains(o))
+        .map(ToString::to_string)
+        .collect();
+    let stmt = client
+        .prepare("SELECT pg_catalog.lo_get($1::pg_catalog.oid, $2::int8, $3::int4)")
+        .await
+        .context(|| "preparing large object reads".to_string())?;
+    let tallies: Vec<Tally> = futures::stream::iter(oids.iter().filter(|o| present.contains(o)))
+        .map(|&oid| {
+            let stmt = &stmt;
+            async move {
+                let mut t = Tally::default();
+                let mut rec = Vec::new();
+                let mut offset: i64 = 0;
+                loop {
+                    if cancel.is_cancelled() {
+                        return Err(CoreError::Cancelled);
+                    }
+                    let row = client
+                        .query_one(stmt, &[&oid, &offset, &LO_PIECE])
+                        .await
+                        .context(|| format!("reading large object {oid}"))?;
+                    let data: &[u8] = row.get(0);
+                    if data.is_empty() {
+                        break;
+                    }
+                    rec.clear();
+                    pgdump_format::lo::encode_record(&mut rec, oid, offset as u64, data)?;
+                    t.add(Tally {
+                        rows: 1,
+                        hash: row_hash(&rec),
+                    });
+                    offset += data.len() as i64;
+                    if data.len() < LO_PIECE as usize {
+                        break;
+                    }
+                }
+                Ok::<_, CoreError>(t)
+            }
+        })
+        .buffer_unordered(LO_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let mut total = Tally::default();
+    for t in tallies {
+        total.add(t);
+    }
+    let problem = match missing.as_slice() {
+        [] => None,
+        [one] => Some(format!("large object {one} is missing")),
+        many if many.len() <= 10 => Some(format!("large objects {} are missing", many.join(", "))),
+        many => Some(format!(
+            "{} large objects are missing ({}, ...)",
+            many.len(),
+            many[..10].join(", ")
+        )),
+    };
+    Ok((total, problem))
+}
