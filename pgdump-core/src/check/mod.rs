@@ -74,16 +74,19 @@ pub async fn check_against(
     let run = async {
         // The first session also reads the extension configuration tables' filters.
         let (first, notes, version) = open(conn, &toc.info.settings).await?;
-        let filters = ext_config_filters(&first).await?;
+        // The other sessions open while the first reads them (a session per task at most).
+        let wanted = plan::plan(toc, facts, select, &HashMap::new()).len();
+        let n = jobs.max(1).min(wanted.max(1));
+        let (filters, more) = futures::try_join!(
+            ext_config_filters(&first),
+            futures::future::try_join_all(
+                (1..n).map(|_| async { open(conn, &toc.info.settings).await.map(|(c, _, _)| c) }),
+            )
+        )?;
         let mut tasks = plan::plan(toc, facts, select, &filters);
         // Largest first (stable: TOC order among equals).
         tasks.sort_by(|a, b| b.est_bytes.cmp(&a.est_bytes));
-        let n = jobs.max(1).min(tasks.len().max(1));
         let mut clients = vec![first];
-        let more = futures::future::try_join_all(
-            (1..n).map(|_| async { open(conn, &toc.info.settings).await.map(|(c, _, _)| c) }),
-        )
-        .await?;
         clients.extend(more);
         let queue = Mutex::new(tasks.into_iter().collect::<VecDeque<Task>>());
         let results: Vec<Vec<ObjectCheck>> =
@@ -195,7 +198,8 @@ async fn ext_config_filters(client: &Client) -> Result<HashMap<String, String>> 
         .query(
             "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text, x.cond \
              FROM pg_catalog.pg_extension e, \
-                  pg_catalog.unnest(e.extconfig, e.extcondition) AS x(reloid, cond) \
+                  ROWS FROM (pg_catalog.unnest(e.extconfig), pg_catalog.unnest(e.extcondition)) \
+                  AS x(reloid, cond) \
              JOIN pg_catalog.pg_class c ON c.oid = x.reloid \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
             &[],
