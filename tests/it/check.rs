@@ -482,3 +482,39 @@ async fn a_cancelled_check_stops() {
         .as_ref()
         .is_some_and(|d| d.kind == DataKind::LargeObjects)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_tables_are_read_in_page_ranges() {
+    let src = source(15);
+    let pg = src.pg;
+    let (mut toc, facts) = read(&src.archive);
+    let db = restored(pg, &src.archive, "check_ranges").await;
+    // chk.big as big as a table read in ranges (its streams' estimates say 1 GiB)
+    let entry = toc
+        .entries
+        .iter()
+        .find(|e| e.name == "big" && e.data.is_some())
+        .unwrap();
+    for s in entry.data.clone().unwrap().streams {
+        toc.streams[s as usize].est_bytes = 1 << 30;
+    }
+    let log = crate::common::log_statements(pg, &db);
+    let report = check(pg, &db, &toc, &facts).await;
+    assert_ok_and_complete(&report, &toc, "chk.big in ranges");
+    let ranges: Vec<String> = crate::common::statements_in(pg, &db, log)
+        .into_iter()
+        .filter(|l| l.contains("FROM ONLY chk.big WHERE ctid >= "))
+        .collect();
+    // 1 GiB in ranges of 32 MiB, at most 4 per session
+    assert_eq!(ranges.len(), 8, "{ranges:#?}");
+    // a row gone from the last pages, and one from the first, are seen
+    for id in [19_999, 2] {
+        pg.execute(&db, &format!("DELETE FROM chk.big WHERE id = {id}"))
+            .unwrap();
+    }
+    let report = check(pg, &db, &toc, &facts).await;
+    assert_eq!(
+        only_mismatch(&report),
+        "TABLE chk.big: 20000 rows expected, 19998 found"
+    );
+}

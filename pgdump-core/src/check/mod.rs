@@ -52,13 +52,20 @@ const LO_PIECE: i32 = 1 << 20;
 /// Large objects read at once on one connection (their pieces' requests pipelined).
 const LO_IN_FLIGHT: usize = 8;
 
+/// Tables estimated above this are read in page ranges on several sessions (14+).
+const SPLIT_BYTES: u64 = 64 << 20;
+
+/// About the bytes of a page range of a big table.
+const SPLIT_CHUNK: u64 = 32 << 20;
+
 /// Checks the data of the database `conn` points at against the facts an archive
 /// recorded: for every restored `TABLE DATA` entry (every entry when `select` is
 /// `None`, else those whose position in `toc.entries` is `true`), the table's rows
 /// and content hash; for every restored `BLOBS` entry, its large objects' pieces.
 ///
 /// Tables are read on up to `jobs` connections, largest first, each streamed (memory
-/// stays bounded whatever their size). Cancelling `cancel` stops the check promptly
+/// stays bounded whatever their size); on servers 14 and later, tables estimated above
+/// 64 MiB in page ranges spread over the connections. Cancelling `cancel` stops the check promptly
 /// with [`CoreError::Cancelled`]. Differences are not errors: they are in the report
 /// ([`CheckReport::ok`]); a table or a large object that does not exist is reported
 /// as such. Errors are for what prevented the check (connection, permissions ...).
@@ -83,16 +90,78 @@ pub async fn check_against(
                 (1..n).map(|_| async { open(conn, &toc.info.settings).await.map(|(c, _, _)| c) }),
             )
         )?;
-        let mut tasks = plan::plan(toc, facts, select, &filters);
-        // Largest first (stable: TOC order among equals).
-        tasks.sort_by(|a, b| b.est_bytes.cmp(&a.est_bytes));
+        let tasks = plan::plan(toc, facts, select, &filters);
         let mut clients = vec![first];
         clients.extend(more);
-        let queue = Mutex::new(tasks.into_iter().collect::<VecDeque<Task>>());
-        let results: Vec<Vec<ObjectCheck>> =
-            futures::future::try_join_all(clients.iter().map(|c| worker(c, &queue, &cancel)))
-                .await?;
-        let mut objects: Vec<ObjectCheck> = results.into_iter().flatten().collect();
+        // Big tables are read in page ranges on several sessions (14+: TID range scans).
+        let mut items: Vec<Item> = Vec::with_capacity(tasks.len());
+        let big: Vec<usize> = (0..tasks.len())
+            .filter(|&i| {
+                version.at_least(14)
+                    && n > 1
+                    && tasks[i].est_bytes > SPLIT_BYTES
+                    && matches!(tasks[i].work, Work::Copy { split: Some(_), .. })
+            })
+            .collect();
+        let pages = match clients.first() {
+            Some(c) if !big.is_empty() => table_pages(c, &tasks, &big).await?,
+            _ => HashMap::new(),
+        };
+        for (i, t) in tasks.iter().enumerate() {
+            let ranges = match (&t.work, pages.get(&i)) {
+                (
+                    Work::Copy {
+                        format,
+                        split: Some((target, columns)),
+                        ..
+                    },
+                    Some(&pages),
+                ) => {
+                    let parts = (t.est_bytes / SPLIT_CHUNK).clamp(2, 4 * n as u64);
+                    plan::page_ranges(target, columns, *format, pages, parts)
+                }
+                _ => None,
+            };
+            match ranges {
+                Some(sqls) => {
+                    let est = t.est_bytes / sqls.len() as u64;
+                    items.extend(sqls.into_iter().map(|sql| Item {
+                        task: i,
+                        range: Some(sql),
+                        est,
+                    }));
+                }
+                None => items.push(Item {
+                    task: i,
+                    range: None,
+                    est: t.est_bytes,
+                }),
+            }
+        }
+        // Largest first (stable: TOC order among equals).
+        items.sort_by(|a, b| b.est.cmp(&a.est));
+        let queue = Mutex::new(items.into_iter().collect::<VecDeque<Item>>());
+        let found = Mutex::new(vec![(Tally::default(), None::<String>); tasks.len()]);
+        futures::future::try_join_all(
+            clients
+                .iter()
+                .map(|c| worker(c, &tasks, &queue, &found, &cancel)),
+        )
+        .await?;
+        let found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut objects: Vec<ObjectCheck> = tasks
+            .into_iter()
+            .zip(found)
+            .map(|(task, (found, problem))| ObjectCheck {
+                entries: task.entries,
+                kind: task.kind,
+                name: task.name,
+                expected_rows: task.expected.rows,
+                found_rows: found.rows,
+                hash_matches: !task.compare_hash || found.hash == task.expected.hash,
+                problem,
+            })
+            .collect();
         objects.sort_by_key(|o| o.entries.first().copied());
         Ok::<_, CoreError>((objects, (notes, version)))
     };
@@ -216,50 +285,106 @@ async fn ext_config_filters(client: &Client) -> Result<HashMap<String, String>> 
         .collect())
 }
 
-/// Runs tasks from the queue until it is empty.
+/// A piece of work of a worker: a task, or a page range of a task's table.
+struct Item {
+    /// Index of the task.
+    task: usize,
+    /// The COPY of a page range; `None`: the task's whole work.
+    range: Option<String>,
+    /// For scheduling.
+    est: u64,
+}
+
+/// Pages of the tables of `tasks[big]` (by task index; tables not found are left out).
+async fn table_pages(
+    client: &Client,
+    tasks: &[Task],
+    big: &[usize],
+) -> Result<HashMap<usize, u64>> {
+    let targets: Vec<&str> = big
+        .iter()
+        .filter_map(|&i| match &tasks.get(i)?.work {
+            Work::Copy {
+                split: Some((target, _)),
+                ..
+            } => Some(target.as_str()),
+            _ => None,
+        })
+        .collect();
+    let rows = client
+        .query(
+            "SELECT pg_catalog.pg_relation_size(pg_catalog.to_regclass(u.t)) \
+                    / pg_catalog.current_setting('block_size')::pg_catalog.int8 \
+             FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS u(t, i) \
+             ORDER BY u.i",
+            &[&targets],
+        )
+        .await
+        .context(|| "reading the sizes of big tables".to_string())?;
+    Ok(big
+        .iter()
+        .zip(rows)
+        .filter_map(|(&i, r)| Some((i, u64::try_from(r.get::<_, Option<i64>>(0)?).ok()?)))
+        .collect())
+}
+
+/// Runs items from the queue until it is empty, adding what each finds to its task's
+/// slot of `found`.
 async fn worker(
     client: &Client,
-    queue: &Mutex<VecDeque<Task>>,
+    tasks: &[Task],
+    queue: &Mutex<VecDeque<Item>>,
+    found: &Mutex<Vec<(Tally, Option<String>)>>,
     cancel: &CancellationToken,
-) -> Result<Vec<ObjectCheck>> {
-    let mut out = Vec::new();
+) -> Result<()> {
     loop {
         if cancel.is_cancelled() {
             return Err(CoreError::Cancelled);
         }
         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-        let Some(task) = next else {
-            return Ok(out);
+        let Some(item) = next else {
+            return Ok(());
         };
-        let (found, problem) = match &task.work {
-            Work::Copy { sql, format } => match hash_copy(client, sql, *format, &task.name).await {
-                Ok(t) => (t, None),
-                // The table or a column is not there: a difference, not a failure.
-                Err(e) if matches!(e.sqlstate(), Some("42P01" | "42703")) => (
-                    Tally::default(),
-                    Some(match e {
-                        CoreError::Query { source, .. } => format!(
-                            "cannot be read ({})",
-                            source
-                                .as_db_error()
-                                .map_or_else(|| source.to_string(), |d| d.message().to_string())
-                        ),
-                        other => other.to_string(),
-                    }),
-                ),
-                Err(e) => return Err(e),
-            },
-            Work::LargeObjects(oids) => hash_large_objects(client, oids, cancel).await?,
+        let Some(task) = tasks.get(item.task) else {
+            continue;
         };
-        out.push(ObjectCheck {
-            entries: task.entries,
-            kind: task.kind,
-            name: task.name,
-            expected_rows: task.expected.rows,
-            found_rows: found.rows,
-            hash_matches: !task.compare_hash || found.hash == task.expected.hash,
-            problem,
-        });
+        let res = match (&task.work, item.range.as_deref()) {
+            (Work::Copy { sql, format, .. }, range) => {
+                match hash_copy(client, range.unwrap_or(sql), *format, &task.name).await {
+                    Ok(t) => (t, None),
+                    // The table or a column is not there: a difference, not a failure.
+                    Err(e) if matches!(e.sqlstate(), Some("42P01" | "42703")) => {
+                        (Tally::default(), Some(unreadable(e)))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            (Work::LargeObjects(oids), _) => hash_large_objects(client, oids, cancel).await?,
+        };
+        if let Some(slot) = found
+            .lock()
+            .ok()
+            .as_deref_mut()
+            .and_then(|f| f.get_mut(item.task))
+        {
+            slot.0.add(res.0);
+            if slot.1.is_none() {
+                slot.1 = res.1;
+            }
+        }
+    }
+}
+
+/// What the report says of a table that cannot be read.
+fn unreadable(e: CoreError) -> String {
+    match e {
+        CoreError::Query { source, .. } => format!(
+            "cannot be read ({})",
+            source
+                .as_db_error()
+                .map_or_else(|| source.to_string(), |d| d.message().to_string())
+        ),
+        other => other.to_string(),
     }
 }
 

@@ -4,7 +4,8 @@
 //! A table is read with the COPY its dump ran, without the dump's page or key
 //! ranges (the ranges' streams add up to the table): `COPY (SELECT <the entry's
 //! columns> FROM ONLY <target> [WHERE (<extension configuration filter>)]) TO
-//! STDOUT [(FORMAT binary)]`. Partitions dumped to be loaded through their
+//! STDOUT [(FORMAT binary)]`; a big one in page ranges of its own on servers 14
+//! and later (the sums do not depend on how rows are grouped). Partitions dumped to be loaded through their
 //! partition root (hash partitioning on an enum: a row's partition depends on the
 //! enum's OIDs, so a restore may put it into another partition) are checked
 //! together, through the root, without `ONLY`; rows of partitions that are not
@@ -49,6 +50,9 @@ pub(crate) enum Work {
         sql: String,
         /// Its output format.
         format: CopyFormat,
+        /// For a table read on its own, without a filter: the quoted target and
+        /// columns, to read it in page ranges instead ([`page_ranges`]).
+        split: Option<(String, Vec<String>)>,
     },
     /// The contents of these large objects.
     LargeObjects(Vec<Oid>),
@@ -193,6 +197,9 @@ pub(crate) fn plan(
                     work: Work::Copy {
                         sql: copy_sql(&d.columns, &format!("ONLY {}", d.target), &conds, d.format),
                         format: d.format,
+                        split: conds
+                            .is_empty()
+                            .then(|| (d.target.clone(), d.columns.clone())),
                     },
                 });
             }
@@ -242,10 +249,41 @@ pub(crate) fn plan(
             work: Work::Copy {
                 sql: copy_sql(&first.columns, &root, &conds, first.format),
                 format: first.format,
+                split: None,
             },
         });
     }
     tasks
+}
+
+/// The COPYs reading a table of `pages` pages in `parts` page ranges (TID range
+/// scans, servers 14 and later), the last one open-ended; `None` when it is not worth
+/// it (fewer than 2 pages or parts).
+pub(crate) fn page_ranges(
+    target: &str,
+    columns: &[String],
+    format: CopyFormat,
+    pages: u64,
+    parts: u64,
+) -> Option<Vec<String>> {
+    let parts = parts.min(pages);
+    if parts < 2 {
+        return None;
+    }
+    let per = pages.div_ceil(parts);
+    let from = format!("ONLY {target}");
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < pages {
+        let end = start + per;
+        let mut cond = format!("ctid >= '({start},0)'::pg_catalog.tid");
+        if end < pages {
+            cond.push_str(&format!(" AND ctid < '({end},0)'::pg_catalog.tid"));
+        }
+        out.push(copy_sql(columns, &from, &[cond], format));
+        start = end;
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -384,12 +422,13 @@ mod tests {
             big.work,
             Work::Copy {
                 sql: "COPY (SELECT id, \"V\" FROM ONLY s.\"Big\") TO STDOUT".into(),
-                format: CopyFormat::Text
+                format: CopyFormat::Text,
+                split: Some(("s.\"Big\"".into(), vec!["id".into(), "\"V\"".into()])),
             }
         );
         // an extension configuration table keeps its filter; no streams: nothing expected
         assert_eq!(tasks[0].expected, Tally::default());
-        assert!(matches!(&tasks[0].work, Work::Copy { sql, .. }
+        assert!(matches!(&tasks[0].work, Work::Copy { sql, split: None, .. }
             if sql == "COPY (SELECT id, \"V\" FROM ONLY s.plain WHERE (NOT std)) TO STDOUT (FORMAT binary)"));
         // large objects: the OIDs of the metadata entry it depends on
         assert_eq!(tasks[2].work, Work::LargeObjects(vec![100, 102]));
@@ -408,8 +447,30 @@ mod tests {
                       pg_catalog.to_regclass('s.\"Big\"')::pg_catalog.oid]), false)) \
                       TO STDOUT (FORMAT binary)"
                     .into(),
-                format: CopyFormat::Binary
+                format: CopyFormat::Binary,
+                split: None,
             }
+        );
+    }
+
+    #[test]
+    fn page_ranges_cover_the_table() {
+        let cols = vec!["a".to_string()];
+        assert_eq!(page_ranges("s.t", &cols, CopyFormat::Text, 1, 4), None);
+        assert_eq!(page_ranges("s.t", &cols, CopyFormat::Text, 100, 1), None);
+        assert_eq!(
+            page_ranges("s.t", &cols, CopyFormat::Binary, 10, 3).unwrap(),
+            vec![
+                "COPY (SELECT a FROM ONLY s.t WHERE ctid >= '(0,0)'::pg_catalog.tid AND ctid < '(4,0)'::pg_catalog.tid) TO STDOUT (FORMAT binary)",
+                "COPY (SELECT a FROM ONLY s.t WHERE ctid >= '(4,0)'::pg_catalog.tid AND ctid < '(8,0)'::pg_catalog.tid) TO STDOUT (FORMAT binary)",
+                "COPY (SELECT a FROM ONLY s.t WHERE ctid >= '(8,0)'::pg_catalog.tid) TO STDOUT (FORMAT binary)",
+            ]
+        );
+        assert_eq!(
+            page_ranges("s.t", &cols, CopyFormat::Text, 3, 8)
+                .unwrap()
+                .len(),
+            3
         );
     }
 
