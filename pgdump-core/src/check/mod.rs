@@ -139,7 +139,7 @@ pub async fn check_against(
             }
         }
         // Largest first (stable: TOC order among equals).
-        items.sort_by(|a, b| b.est.cmp(&a.est));
+        items.sort_by_key(|i| std::cmp::Reverse(i.est));
         let queue = Mutex::new(items.into_iter().collect::<VecDeque<Item>>());
         let found = Mutex::new(vec![(Tally::default(), None::<String>); tasks.len()]);
         futures::future::try_join_all(
