@@ -58,6 +58,13 @@ const SPLIT_BYTES: u64 = 64 << 20;
 /// About the bytes of a page range of a big table.
 const SPLIT_CHUNK: u64 = 32 << 20;
 
+/// Tables estimated this small are read several at a time on one session, their
+/// COPYs pipelined.
+const SMALL_TABLE: u64 = 64 << 10;
+
+/// How many small tables a session reads at once.
+const PIPELINE: usize = 16;
+
 /// Checks the data of the database `conn` points at against the facts an archive
 /// recorded: for every restored `TABLE DATA` entry (every entry when `select` is
 /// `None`, else those whose position in `toc.entries` is `true`), the table's rows
@@ -337,39 +344,62 @@ async fn worker(
     found: &Mutex<Vec<(Tally, Option<String>)>>,
     cancel: &CancellationToken,
 ) -> Result<()> {
+    let small = |item: &Item| {
+        item.est <= SMALL_TABLE
+            && tasks
+                .get(item.task)
+                .is_some_and(|t| matches!(t.work, Work::Copy { .. }))
+    };
     loop {
         if cancel.is_cancelled() {
             return Err(CoreError::Cancelled);
         }
-        let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-        let Some(item) = next else {
-            return Ok(());
-        };
-        let Some(task) = tasks.get(item.task) else {
-            continue;
-        };
-        let res = match (&task.work, item.range.as_deref()) {
-            (Work::Copy { sql, format, .. }, range) => {
-                match hash_copy(client, range.unwrap_or(sql), *format, &task.name).await {
-                    Ok(t) => (t, None),
-                    // The table or a column is not there: a difference, not a failure.
-                    Err(e) if matches!(e.sqlstate(), Some("42P01" | "42703")) => {
-                        (Tally::default(), Some(unreadable(e)))
-                    }
-                    Err(e) => return Err(e),
-                }
+        // One item, or a batch of small tables whose COPYs go out pipelined (their
+        // cost is round trips, not rows).
+        let batch: Vec<Item> = {
+            let Ok(mut q) = queue.lock() else {
+                return Ok(());
+            };
+            let mut batch: Vec<Item> = q.pop_front().into_iter().collect();
+            while batch.len() < PIPELINE
+                && batch.first().is_some_and(small)
+                && q.front().is_some_and(small)
+            {
+                batch.extend(q.pop_front());
             }
-            (Work::LargeObjects(oids), _) => hash_large_objects(client, oids, cancel).await?,
+            batch
         };
-        if let Some(slot) = found
-            .lock()
-            .ok()
-            .as_deref_mut()
-            .and_then(|f| f.get_mut(item.task))
-        {
-            slot.0.add(res.0);
-            if slot.1.is_none() {
-                slot.1 = res.1;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let results = futures::future::try_join_all(batch.iter().map(|item| async move {
+            let Some(task) = tasks.get(item.task) else {
+                return Ok((Tally::default(), None));
+            };
+            match (&task.work, item.range.as_deref()) {
+                (Work::Copy { sql, format, .. }, range) => {
+                    match hash_copy(client, range.unwrap_or(sql), *format, &task.name).await {
+                        Ok(t) => Ok((t, None)),
+                        // The table or a column is not there: a difference, not a failure.
+                        Err(e) if matches!(e.sqlstate(), Some("42P01" | "42703")) => {
+                            Ok((Tally::default(), Some(unreadable(e))))
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                (Work::LargeObjects(oids), _) => hash_large_objects(client, oids, cancel).await,
+            }
+        }))
+        .await?;
+        let Ok(mut found) = found.lock() else {
+            return Err(CoreError::Internal("a check worker panicked".into()));
+        };
+        for (item, (tally, problem)) in batch.iter().zip(results) {
+            if let Some(slot) = found.get_mut(item.task) {
+                slot.0.add(tally);
+                if slot.1.is_none() {
+                    slot.1 = problem;
+                }
             }
         }
     }
