@@ -7,6 +7,9 @@
 //!
 //! Restore: open the archive → verify → plan → pre-data → data frames on N
 //! connections → post-data → report.
+//!
+//! Check ([`check`]): a live database's tables and large objects read again and
+//! compared with the rows and content hashes the archive recorded.
 
 pub mod catalog;
 pub mod check;

@@ -22,8 +22,9 @@ pub struct ObjectCheck {
     pub entries: Vec<EntryId>,
     /// Table or large objects.
     pub kind: CheckedKind,
-    /// `schema.name` of the table (unquoted) or the name of the large objects' group
-    /// (`first..last` OID).
+    /// `schema.name` of the table (unquoted), the partition root as the archive quotes
+    /// it (`schema.name`) for partitions loaded through it, or the name of the large
+    /// objects' group (`first..last` OID).
     pub name: String,
     /// Rows the archive holds (for large objects: pieces of up to 1 MiB).
     pub expected_rows: u64,
