@@ -71,9 +71,10 @@ const PIPELINE: usize = 16;
 /// and content hash; for every restored `BLOBS` entry, its large objects' pieces.
 ///
 /// Tables are read on up to `jobs` connections, largest first, each streamed (memory
-/// stays bounded whatever their size); on servers 14 and later, tables estimated above
-/// 64 MiB in page ranges spread over the connections. Cancelling `cancel` stops the check promptly
-/// with [`CoreError::Cancelled`]. Differences are not errors: they are in the report
+/// stays bounded whatever their size). Tables estimated above 64 MiB are read in page
+/// ranges spread over the connections (servers 14 and later), small tables several at
+/// a time on one connection. Cancelling `cancel` stops the check promptly with
+/// [`CoreError::Cancelled`]. Differences are not errors: they are in the report
 /// ([`CheckReport::ok`]); a table or a large object that does not exist is reported
 /// as such. Errors are for what prevented the check (connection, permissions ...).
 pub async fn check_against(
@@ -85,106 +86,126 @@ pub async fn check_against(
     cancel: CancellationToken,
 ) -> Result<CheckReport> {
     let started = Instant::now();
-    let run = async {
-        // The first session also reads the extension configuration tables' filters.
-        let (first, notes, version) = open(conn, &toc.info.settings).await?;
-        // The other sessions open while the first reads them (a session per task at most).
-        let wanted = plan::plan(toc, facts, select, &HashMap::new()).len();
-        let n = jobs.max(1).min(wanted.max(1));
-        let (filters, more) = futures::try_join!(
-            ext_config_filters(&first),
-            futures::future::try_join_all(
-                (1..n).map(|_| async { open(conn, &toc.info.settings).await.map(|(c, _, _)| c) }),
-            )
-        )?;
-        let tasks = plan::plan(toc, facts, select, &filters);
-        let mut clients = vec![first];
-        clients.extend(more);
-        // Big tables are read in page ranges on several sessions (14+: TID range scans).
-        let mut items: Vec<Item> = Vec::with_capacity(tasks.len());
-        let big: Vec<usize> = (0..tasks.len())
-            .filter(|&i| {
-                version.at_least(14)
-                    && n > 1
-                    && tasks[i].est_bytes > SPLIT_BYTES
-                    && matches!(tasks[i].work, Work::Copy { split: Some(_), .. })
-            })
-            .collect();
-        let pages = match clients.first() {
-            Some(c) if !big.is_empty() => table_pages(c, &tasks, &big).await?,
-            _ => HashMap::new(),
-        };
-        for (i, t) in tasks.iter().enumerate() {
-            let ranges = match (&t.work, pages.get(&i)) {
-                (
-                    Work::Copy {
-                        format,
-                        split: Some((target, columns)),
-                        ..
-                    },
-                    Some(&pages),
-                ) => {
-                    let parts = (t.est_bytes / SPLIT_CHUNK).clamp(2, 4 * n as u64);
-                    plan::page_ranges(target, columns, *format, pages, parts)
-                }
-                _ => None,
-            };
-            match ranges {
-                Some(sqls) => {
-                    let est = t.est_bytes / sqls.len() as u64;
-                    items.extend(sqls.into_iter().map(|sql| Item {
-                        task: i,
-                        range: Some(sql),
-                        est,
-                    }));
-                }
-                None => items.push(Item {
-                    task: i,
-                    range: None,
-                    est: t.est_bytes,
-                }),
-            }
-        }
-        // Largest first (stable: TOC order among equals).
-        items.sort_by_key(|i| std::cmp::Reverse(i.est));
-        let queue = Mutex::new(items.into_iter().collect::<VecDeque<Item>>());
-        let found = Mutex::new(vec![(Tally::default(), None::<String>); tasks.len()]);
-        futures::future::try_join_all(
-            clients
-                .iter()
-                .map(|c| worker(c, &tasks, &queue, &found, &cancel)),
-        )
-        .await?;
-        let found = found.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut objects: Vec<ObjectCheck> = tasks
-            .into_iter()
-            .zip(found)
-            .map(|(task, (found, problem))| ObjectCheck {
-                entries: task.entries,
-                kind: task.kind,
-                name: task.name,
-                expected_rows: task.expected.rows,
-                found_rows: found.rows,
-                hash_matches: !task.compare_hash || found.hash == task.expected.hash,
-                problem,
-            })
-            .collect();
-        objects.sort_by_key(|o| o.entries.first().copied());
-        Ok::<_, CoreError>((objects, (notes, version)))
-    };
     let (objects, notes) = tokio::select! {
         biased;
         () = cancel.cancelled() => return Err(CoreError::Cancelled),
-        r = run => r?,
+        r = run(conn, toc, facts, select, jobs, &cancel) => r?,
     };
-    let (notes, version) = notes;
-    let mut notes = notes;
-    notes.extend(float_note(toc, version, &objects));
     Ok(CheckReport {
         objects,
         notes,
         elapsed: started.elapsed(),
     })
+}
+
+/// The check, without the cancellation: the objects, and notes.
+async fn run(
+    conn: &ConnConfig,
+    toc: &Toc,
+    facts: &Facts,
+    select: Option<&[bool]>,
+    jobs: usize,
+    cancel: &CancellationToken,
+) -> Result<(Vec<ObjectCheck>, Vec<String>)> {
+    // The first session also reads the extension configuration tables' filters,
+    // while the others open (a session per task at most).
+    let (first, mut notes, version) = open(conn, &toc.info.settings).await?;
+    let wanted = plan::plan(toc, facts, select, &HashMap::new()).len();
+    let n = jobs.max(1).min(wanted.max(1));
+    let (filters, more) = futures::try_join!(
+        ext_config_filters(&first),
+        futures::future::try_join_all(
+            (1..n).map(|_| async { open(conn, &toc.info.settings).await.map(|(c, _, _)| c) }),
+        )
+    )?;
+    let tasks = plan::plan(toc, facts, select, &filters);
+    // Big tables are read in page ranges on several sessions (14+: TID range scans).
+    let big: Vec<usize> = (0..tasks.len())
+        .filter(|&i| {
+            version.at_least(14)
+                && n > 1
+                && tasks[i].est_bytes > SPLIT_BYTES
+                && matches!(tasks[i].work, Work::Copy { split: Some(_), .. })
+        })
+        .collect();
+    let pages = if big.is_empty() {
+        HashMap::new()
+    } else {
+        table_pages(&first, &tasks, &big).await?
+    };
+    let queue = Mutex::new(schedule(&tasks, &pages, n));
+    let found = Mutex::new(vec![(Tally::default(), None::<String>); tasks.len()]);
+    let clients: Vec<Client> = std::iter::once(first).chain(more).collect();
+    futures::future::try_join_all(
+        clients
+            .iter()
+            .map(|c| worker(c, &tasks, &queue, &found, cancel)),
+    )
+    .await?;
+    let found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    notes.extend(tasks.iter().filter(|t| !t.compare_hash).map(|t| {
+        format!(
+            "TABLE {}: the partitions loaded through it list their columns in different \
+             orders, so only its rows were compared",
+            t.name
+        )
+    }));
+    let mut objects: Vec<ObjectCheck> = tasks
+        .into_iter()
+        .zip(found)
+        .map(|(task, (found, problem))| ObjectCheck {
+            entries: task.entries,
+            kind: task.kind,
+            name: task.name,
+            expected_rows: task.expected.rows,
+            found_rows: found.rows,
+            hash_matches: !task.compare_hash || found.hash == task.expected.hash,
+            problem,
+        })
+        .collect();
+    objects.sort_by_key(|o| o.entries.first().copied());
+    notes.extend(float_note(toc, version, &objects));
+    Ok((objects, notes))
+}
+
+/// The work items of `tasks`, largest first (stable: TOC order among equals): a task
+/// whole, or, for the tables of `pages` (their page counts, by task index), a page
+/// range each, in ranges of about [`SPLIT_CHUNK`] bytes, at most 4 per session.
+fn schedule(tasks: &[Task], pages: &HashMap<usize, u64>, sessions: usize) -> VecDeque<Item> {
+    let mut items: Vec<Item> = Vec::with_capacity(tasks.len());
+    for (i, t) in tasks.iter().enumerate() {
+        let ranges = match (&t.work, pages.get(&i)) {
+            (
+                Work::Copy {
+                    format,
+                    split: Some((target, columns)),
+                    ..
+                },
+                Some(&pages),
+            ) => {
+                let parts = (t.est_bytes / SPLIT_CHUNK).clamp(2, 4 * sessions as u64);
+                plan::page_ranges(target, columns, *format, pages, parts)
+            }
+            _ => None,
+        };
+        match ranges {
+            Some(sqls) => {
+                let est = t.est_bytes / sqls.len() as u64;
+                items.extend(sqls.into_iter().map(|sql| Item {
+                    task: i,
+                    range: Some(sql),
+                    est,
+                }));
+            }
+            None => items.push(Item {
+                task: i,
+                range: None,
+                est: t.est_bytes,
+            }),
+        }
+    }
+    items.sort_by_key(|i| std::cmp::Reverse(i.est));
+    items.into()
 }
 
 /// A note explaining text-format tables whose content differs when the archive comes
@@ -521,4 +542,48 @@ async fn hash_large_objects(
         )),
     };
     Ok((total, problem))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(est_bytes: u64, split: bool) -> Task {
+        Task {
+            entries: vec![1],
+            kind: CheckedKind::Table,
+            name: "s.t".into(),
+            expected: Tally::default(),
+            compare_hash: true,
+            est_bytes,
+            work: Work::Copy {
+                sql: "COPY whole".into(),
+                format: CopyFormat::Text,
+                split: split.then(|| ("s.t".to_string(), vec!["a".to_string()])),
+            },
+        }
+    }
+
+    #[test]
+    fn big_tables_in_ranges_largest_first() {
+        let tasks = vec![
+            task(10, true),
+            task(1 << 30, true),
+            task(100 << 20, true),
+            task(20, false),
+        ];
+        let mut pages = HashMap::new();
+        pages.insert(1, 1000);
+        pages.insert(2, 3);
+        let items: Vec<(usize, bool, u64)> = schedule(&tasks, &pages, 2)
+            .into_iter()
+            .map(|i| (i.task, i.range.is_some(), i.est))
+            .collect();
+        // 1 GiB: 8 ranges (at most 4 per session); 100 MiB: 3 ranges of 32 MiB, but 3
+        // pages; then the others whole, largest first
+        let mut want = vec![(1, true, 128 << 20); 8];
+        want.extend(vec![(2, true, (100 << 20) / 3); 3]);
+        want.extend([(3, false, 20), (0, false, 10)]);
+        assert_eq!(items, want);
+    }
 }
