@@ -114,9 +114,7 @@ async fn run(
     let n = jobs.max(1).min(wanted.max(1));
     let (filters, more) = futures::try_join!(
         ext_config_filters(&first),
-        futures::future::try_join_all(
-            (1..n).map(|_| async { open(conn, &toc.info.settings).await.map(|(c, _, _)| c) }),
-        )
+        futures::future::try_join_all((1..n).map(|_| open_client(conn, &toc.info.settings)),)
     )?;
     let tasks = plan::plan(toc, facts, select, &filters);
     // Big tables are read in page ranges on several sessions (14+: TID range scans).
@@ -237,6 +235,39 @@ fn float_note(toc: &Toc, checker: ServerVersion, objects: &[ObjectCheck]) -> Opt
     })
 }
 
+/// [`open`], the session only.
+async fn open_client(conn: &ConnConfig, recorded: &BTreeMap<String, String>) -> Result<Client> {
+    open(conn, recorded).await.map(|(c, _, _)| c)
+}
+
+/// `set_config` of each recorded setting, in order (pipelined); the result of each.
+/// (A named function, not a closure: the futures of a restore must be `Send` for
+/// any lifetimes of their arguments.)
+async fn set_each(
+    client: &Client,
+    wanted: &[(&str, &str)],
+) -> Vec<std::result::Result<(), tokio_postgres::Error>> {
+    futures::future::join_all(
+        wanted
+            .iter()
+            .map(|&(name, value)| set_one(client, name, value)),
+    )
+    .await
+}
+
+async fn set_one(
+    client: &Client,
+    name: &str,
+    value: &str,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let sql = format!(
+        "SELECT pg_catalog.set_config({}, {}, false)",
+        literal(name),
+        literal(value)
+    );
+    client.simple_query(&sql).await.map(drop)
+}
+
 /// A checking session: the dump's session settings, then the archive's recorded
 /// output settings (pipelined with them). Returns notes about settings the archive
 /// does not record or this server refused.
@@ -249,18 +280,7 @@ async fn open(
         .iter()
         .filter_map(|n| recorded.get(*n).map(|v| (*n, v.as_str())))
         .collect();
-    let (setup, applied) = futures::join!(
-        session::setup_dump(&client),
-        futures::future::join_all(wanted.iter().map(|(name, value)| {
-            let sql = format!(
-                "SELECT pg_catalog.set_config({}, {}, false)",
-                literal(name),
-                literal(value)
-            );
-            let c = &client;
-            async move { c.simple_query(&sql).await }
-        }))
-    );
+    let (setup, applied) = futures::join!(session::setup_dump(&client), set_each(&client, &wanted));
     let (version, _) = setup?;
     let mut notes = Vec::new();
     for ((name, value), res) in wanted.iter().zip(applied) {
@@ -393,25 +413,11 @@ async fn worker(
         if batch.is_empty() {
             return Ok(());
         }
-        let results = futures::future::try_join_all(batch.iter().map(|item| async move {
-            let Some(task) = tasks.get(item.task) else {
-                return Ok((Tally::default(), None));
-            };
-            match (&task.work, item.range.as_deref()) {
-                (Work::Copy { sql, format, .. }, range) => {
-                    match hash_copy(client, range.unwrap_or(sql), *format, &task.name).await {
-                        Ok(t) => Ok((t, None)),
-                        // The table or a column is not there: a difference, not a failure.
-                        Err(e) if matches!(e.sqlstate(), Some("42P01" | "42703")) => {
-                            Ok((Tally::default(), Some(unreadable(e))))
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
-                (Work::LargeObjects(oids), _) => hash_large_objects(client, oids, cancel).await,
-            }
-        }))
-        .await?;
+        let results =
+            futures::future::try_join_all(batch.iter().map(|item| {
+                check_item(client, tasks.get(item.task), item.range.as_deref(), cancel)
+            }))
+            .await?;
         let Ok(mut found) = found.lock() else {
             return Err(CoreError::Internal("a check worker panicked".into()));
         };
@@ -491,39 +497,13 @@ async fn hash_large_objects(
         .prepare("SELECT pg_catalog.lo_get($1::pg_catalog.oid, $2::int8, $3::int4)")
         .await
         .context(|| "preparing large object reads".to_string())?;
-    let tallies: Vec<Tally> = futures::stream::iter(oids.iter().filter(|o| present.contains(o)))
-        .map(|&oid| {
-            let stmt = &stmt;
-            async move {
-                let mut t = Tally::default();
-                let mut rec = Vec::new();
-                let mut offset: i64 = 0;
-                loop {
-                    if cancel.is_cancelled() {
-                        return Err(CoreError::Cancelled);
-                    }
-                    let row = client
-                        .query_one(stmt, &[&oid, &offset, &LO_PIECE])
-                        .await
-                        .context(|| format!("reading large object {oid}"))?;
-                    let data: &[u8] = row.get(0);
-                    if data.is_empty() {
-                        break;
-                    }
-                    rec.clear();
-                    pgdump_format::lo::encode_record(&mut rec, oid, offset as u64, data)?;
-                    t.add(Tally {
-                        rows: 1,
-                        hash: row_hash(&rec),
-                    });
-                    offset += data.len() as i64;
-                    if data.len() < LO_PIECE as usize {
-                        break;
-                    }
-                }
-                Ok::<_, CoreError>(t)
-            }
-        })
+    let wanted: Vec<Oid> = oids
+        .iter()
+        .copied()
+        .filter(|o| present.contains(o))
+        .collect();
+    let tallies: Vec<Tally> = futures::stream::iter(wanted)
+        .map(|oid| lo_tally(client, &stmt, oid, cancel))
         .buffer_unordered(LO_IN_FLIGHT)
         .try_collect()
         .await?;
@@ -542,6 +522,68 @@ async fn hash_large_objects(
         )),
     };
     Ok((total, problem))
+}
+
+/// Rows and hash of one item of a worker's batch (a table, a page range of one, or
+/// large objects), with the problem found, if any.
+async fn check_item(
+    client: &Client,
+    task: Option<&Task>,
+    range: Option<&str>,
+    cancel: &CancellationToken,
+) -> Result<(Tally, Option<String>)> {
+    let Some(task) = task else {
+        return Ok((Tally::default(), None));
+    };
+    match &task.work {
+        Work::Copy { sql, format, .. } => {
+            match hash_copy(client, range.unwrap_or(sql), *format, &task.name).await {
+                Ok(t) => Ok((t, None)),
+                // The table or a column is not there: a difference, not a failure.
+                Err(e) if matches!(e.sqlstate(), Some("42P01" | "42703")) => {
+                    Ok((Tally::default(), Some(unreadable(e))))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Work::LargeObjects(oids) => hash_large_objects(client, oids, cancel).await,
+    }
+}
+
+/// Records and content hash of one large object, read as the dump read it.
+async fn lo_tally(
+    client: &Client,
+    stmt: &tokio_postgres::Statement,
+    oid: Oid,
+    cancel: &CancellationToken,
+) -> Result<Tally> {
+    let mut t = Tally::default();
+    let mut rec = Vec::new();
+    let mut offset: i64 = 0;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(CoreError::Cancelled);
+        }
+        let row = client
+            .query_one(stmt, &[&oid, &offset, &LO_PIECE])
+            .await
+            .context(|| format!("reading large object {oid}"))?;
+        let data: &[u8] = row.get(0);
+        if data.is_empty() {
+            break;
+        }
+        rec.clear();
+        pgdump_format::lo::encode_record(&mut rec, oid, offset as u64, data)?;
+        t.add(Tally {
+            rows: 1,
+            hash: row_hash(&rec),
+        });
+        offset += data.len() as i64;
+        if data.len() < LO_PIECE as usize {
+            break;
+        }
+    }
+    Ok(t)
 }
 
 #[cfg(test)]
