@@ -270,6 +270,10 @@ impl Params {
     }
 }
 
+/// How long one connection attempt may take when `connect_timeout`
+/// (`PGCONNECT_TIMEOUT`) is not set.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Whether a `-d` value is a connection string rather than a database name
 /// (libpq's `expand_dbname` rule: a URI prefix, or an `=` anywhere).
 pub fn is_connection_string(s: &str) -> bool {
@@ -984,8 +988,11 @@ pub(crate) fn resolve_params(p: &Params, env: &dyn Environment) -> Result<ConnCo
         .or_else(|| home.as_ref().map(|h| h.join(".postgresql/postgresql.key")));
 
     // --- the rest
+    // libpq waits for ever when none is set; a server that accepts the connection and
+    // never answers would then hang a backup job: pgdump gives up after
+    // DEFAULT_CONNECT_TIMEOUT unless told otherwise (0 = wait for ever, as libpq).
     let connect_timeout = match p.get("connect_timeout") {
-        None => None,
+        None => Some(DEFAULT_CONNECT_TIMEOUT),
         Some(v) => match parse_int("connect_timeout", v)? {
             n if n <= 0 => None,
             1 => Some(Duration::from_secs(2)), // libpq's minimum

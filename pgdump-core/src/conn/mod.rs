@@ -38,8 +38,8 @@ use crate::error::{CoreError, DbMessage, Result};
 
 pub use config::{
     is_connection_string, ChannelBinding, ConnBuilder, ConnConfig, Environment, Host, HostSpec,
-    Keepalives, ProcessEnv, RootCert, SslMode, TargetSessionAttrs, TlsSettings, DEFAULT_PORT,
-    DEFAULT_SOCKET_DIRS,
+    Keepalives, ProcessEnv, RootCert, SslMode, TargetSessionAttrs, TlsSettings,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT, DEFAULT_SOCKET_DIRS,
 };
 
 /// Hides the password in a URI or conninfo string (user info, `password=`,
@@ -119,6 +119,47 @@ pub async fn connect(cfg: &ConnConfig, application_name: &str) -> Result<Client>
     connect_via(cfg, application_name, Transport::Managed)
         .await
         .map(|(c, _, _)| c)
+}
+
+/// [`connect`], given up as soon as `cancel` fires ([`CoreError::Cancelled`]): a
+/// server that accepts the connection and never answers does not hold a cancelled
+/// command up.
+pub async fn connect_cancellable(
+    cfg: &ConnConfig,
+    application_name: &str,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<Client> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(CoreError::Cancelled),
+        r = connect(cfg, application_name) => r,
+    }
+}
+
+/// Ask the server to cancel what `token`'s connection is running (a cancel request on
+/// a new connection, with TLS when the settings ask for it). Errors are only logged:
+/// a cancel is best effort, and the caller goes on stopping.
+pub async fn cancel_query(cfg: &ConnConfig, token: &tokio_postgres::CancelToken) {
+    let res = if cfg.tls.mode == SslMode::Disable
+        || cfg.hosts.iter().all(|h| matches!(h.host, Host::Unix(_)))
+    {
+        token.cancel_query(NoTls).await
+    } else {
+        match cfg.rustls() {
+            Ok(c) => {
+                token
+                    .cancel_query(MakeRustlsConnect::new((*c).clone()))
+                    .await
+            }
+            Err(e) => {
+                tracing::debug!("cannot send a cancel request: {e}");
+                return;
+            }
+        }
+    };
+    if let Err(e) = res {
+        tracing::debug!("cancel request failed: {}", DbMessage(&e));
+    }
 }
 
 /// [`connect`] with a [`Tap`] under the connection (for bulk COPY OUT; off on

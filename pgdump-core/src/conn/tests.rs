@@ -93,7 +93,10 @@ fn defaults_without_anything() {
         c.tls().client_key.as_deref(),
         Some(Path::new("/home/osuser/.postgresql/postgresql.key"))
     );
-    assert_eq!(c.connect_timeout(), None);
+    assert_eq!(
+        c.connect_timeout(),
+        Some(super::config::DEFAULT_CONNECT_TIMEOUT)
+    );
     assert_eq!(c.target_session_attrs(), TargetSessionAttrs::Any);
     assert!(c.keepalives().enabled);
     assert_eq!(c.application_name(), None);

@@ -66,7 +66,13 @@ pub async fn dump(
     opts.validate()?;
     opts.writer.validate()?;
     let started = Instant::now();
-    let (leader, route, leader_tap) = connect_routed(conn, TOOL_NAME).await?;
+    // Cancellable while connecting: a server that accepts and never answers must not
+    // hold a signal up.
+    let (leader, route, leader_tap) = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(CoreError::Cancelled),
+        r = connect_routed(conn, TOOL_NAME) => r?,
+    };
     // Version check, settings, BEGIN and the snapshot export: pipelined, in this order.
     let begin = snapshot::begin_sql(opts.serializable_deferrable, opts.snapshot.as_deref());
     // The values of the settings that shape text COPY output go out in the same flight,
