@@ -221,8 +221,30 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// Create the database first (the archive's, or the one -d names when it does not exist).
-    #[arg(short = 'C', long = "create")]
+    /// With --clean, an existing database is replaced as by --replace (the old one is not kept).
+    #[arg(short = 'C', long = "create", conflicts_with = "replace")]
     pub create: bool,
+    /// Replace the database -d names safely: restore into a new database beside it,
+    /// check it against the archive, then swap it in (in one transaction); on any
+    /// failure the database is left as it was. Needs CREATEDB and ownership of the database.
+    #[arg(long = "replace")]
+    pub replace: bool,
+    /// With --replace: end the sessions connected to the database at the swap
+    /// (default: wait for them to end, up to --lock-wait-timeout).
+    #[arg(long = "terminate-connections")]
+    pub terminate_connections: bool,
+    /// With --replace: how long the swap waits for the database's sessions and locks
+    /// before giving up, leaving everything as it was (default 30s).
+    #[arg(long = "lock-wait-timeout", value_name = "DURATION")]
+    pub lock_wait_timeout: Option<String>,
+    /// With --replace: previous copies of the database to keep, renamed aside
+    /// (NAME_pgdump_prev_TIMESTAMP); older ones made by pgdump are dropped.
+    #[arg(long = "keep-previous", value_name = "N", default_value_t = 1)]
+    pub keep_previous: usize,
+    /// Before dropping or replacing anything, dump the target database to FILE and
+    /// verify it; if that fails, nothing is touched.
+    #[arg(long = "safety-backup", value_name = "FILE")]
+    pub safety_backup: Option<PathBuf>,
     /// SET ROLE to this role before restoring.
     #[arg(long = "role", value_name = "ROLE")]
     pub role: Option<String>,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use pgdump_core::restore::script::write_script;
-use pgdump_core::restore::{Input, RestoreOptions, LARGE_OBJECTS};
+use pgdump_core::restore::{Input, RestoreOptions, Target, LARGE_OBJECTS};
 use pgdump_core::{CancellationToken, Output};
 use pgdump_format::{ArchiveReader, FormatError, StreamReader, StreamStats, TableData, Toc};
 
@@ -36,13 +36,39 @@ fn cancel_on_signal() -> CancellationToken {
     tokio::spawn(async move {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {},
+        let mut int =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+        let mut signals = 0;
+        loop {
+            tokio::select! {
+                _ = recv(&mut int) => {},
+                _ = recv(&mut term) => {},
+            }
+            signals += 1;
+            if signals == 1 {
+                // The command stops: statements are cancelled, transactions rolled
+                // back, what was half made is removed; then it exits.
+                stderr!("pgdump: stopping (signal received; a second one exits at once)");
+                t.cancel();
+            } else {
+                // At once: an open transaction ends with the connection, a temporary
+                // archive stays behind (the next dump to the same path removes it).
+                stderr!("pgdump: exiting at once (second signal)");
+                std::process::exit(130);
+            }
         }
-        t.cancel();
     });
     token
+}
+
+/// The next signal of `s` (never, when it could not be installed).
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s.as_mut() {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 async fn dump(a: DumpArgs, quiet: bool) -> Result<ExitCode> {
@@ -94,17 +120,34 @@ async fn dump(a: DumpArgs, quiet: bool) -> Result<ExitCode> {
 
 async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
     let conn = convert::conn(&a.conn)?;
-    let opts: RestoreOptions = convert::restore_options(&a)?;
+    let mut opts: RestoreOptions = convert::restore_options(&a)?;
+    let cancel = cancel_on_signal();
+    // pg_restore's --create: -d names the database to connect to when it exists, and
+    // the archive's database is created; a -d that does not exist is created itself.
+    if opts.target == Target::Create {
+        let exists = pgdump_core::restore::database_exists(&conn, &cancel)
+            .await
+            .with_context(|| format!("looking up {}", conn.target()))?;
+        if exists {
+            opts.target = Target::CreateArchive;
+        }
+    }
     let input = if a.input == "-" {
         Input::Stdin
     } else {
         Input::File(a.input.clone().into())
     };
     let progress = Progress::new(quiet);
-    let res =
-        pgdump_core::restore(&conn, &opts, input, progress.observer(), cancel_on_signal()).await;
+    let res = pgdump_core::restore(&conn, &opts, input, progress.observer(), cancel).await;
     progress.finish();
-    let s = res.with_context(|| format!("restore of {} into {} failed", a.input, conn.target()))?;
+    let s = match res {
+        Ok(s) => s,
+        Err(e) => {
+            report_stopped(&e);
+            return Err(anyhow::Error::new(e))
+                .with_context(|| format!("restore of {} into {} failed", a.input, conn.target()));
+        }
+    };
     for n in &s.notes {
         stderr!("pgdump: note: {n}");
     }
@@ -114,18 +157,23 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
     for k in &s.skipped {
         stderr!("pgdump: skipped (depends on a failed item): {k}");
     }
-    if let Some(why) = &s.rolled_back {
-        stderr!("pgdump: error: the archive is damaged: {why}");
-        if s.loaded.is_empty() {
-            stderr!("pgdump: the objects this run created were dropped again; nothing was kept");
-        } else {
-            stderr!(
-                "pgdump: the objects this run created were dropped again; these rows went into \
-                 tables that existed before and were kept:"
-            );
-            print_loaded(&s.loaded);
-        }
-        return Ok(ExitCode::FAILURE);
+    if let Some(p) = &s.safety_backup {
+        stderr!(
+            "pgdump: safety backup of the database as it was: {} (verified)",
+            p.display()
+        );
+    }
+    if let Some(t) = s.swap_time {
+        stderr!(
+            "pgdump: {} tables checked against the archive; swapped in as {} in {:.2}s{}",
+            count(s.checked as u64),
+            s.database,
+            t.as_secs_f64(),
+            match &s.previous {
+                Some(p) => format!("; the previous database is kept as {p}"),
+                None => String::new(),
+            }
+        );
     }
     if !quiet || !s.ok() {
         stderr!(
@@ -148,6 +196,20 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The details of a restore that stopped early: each failed item, and each object
+/// `--clean` could not drop, one per line (the error itself says the rest).
+fn report_stopped(e: &pgdump_core::CoreError) {
+    use pgdump_core::CoreError as E;
+    let E::Stopped { cause, .. } = e else {
+        return;
+    };
+    if let E::RestoreFailed { failures } = cause.as_ref() {
+        for f in failures {
+            stderr!("pgdump: error: {f}");
+        }
+    }
 }
 
 /// Open an archive file, or read the TOC from stdin.
@@ -391,7 +453,9 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
 
 fn sql(a: SqlArgs) -> Result<ExitCode> {
     let mut opts = convert::select_options(&a.select, RestoreOptions::default())?;
-    opts.create = a.create;
+    if a.create {
+        opts.target = Target::CreateArchive;
+    }
     opts.single_transaction = a.single_transaction;
     opts.validate()?;
     // A piped archive is spooled to a temporary file first (the script needs each table's frames in order).

@@ -3,7 +3,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use pgdump_core::conn::ConnBuilder;
 use pgdump_core::filter::{NamePattern, PatternSet};
-use pgdump_core::restore::RestoreOptions;
+use pgdump_core::restore::{ReplaceOptions, RestoreOptions, Target};
 use pgdump_core::{ConnConfig, DumpOptions};
 use pgdump_format::{Codec, EntryId, Section, WriterOptions};
 
@@ -159,7 +159,25 @@ pub fn select_options(s: &SelectArgs, base: RestoreOptions) -> Result<RestoreOpt
 pub fn restore_options(a: &RestoreArgs) -> Result<RestoreOptions> {
     let base = RestoreOptions {
         jobs: a.jobs,
-        create: a.create,
+        target: if a.replace {
+            Target::Replace
+        } else if a.create {
+            Target::Create
+        } else {
+            Target::Existing
+        },
+        replace: ReplaceOptions {
+            terminate_connections: a.terminate_connections,
+            wait: a
+                .lock_wait_timeout
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|e| anyhow!(e))?
+                .unwrap_or(ReplaceOptions::default().wait),
+            keep_previous: a.keep_previous,
+        },
+        safety_backup: a.safety_backup.clone(),
         role: a.role.clone(),
         single_transaction: a.single_transaction,
         exit_on_error: a.exit_on_error,
@@ -170,6 +188,10 @@ pub fn restore_options(a: &RestoreArgs) -> Result<RestoreOptions> {
         ..RestoreOptions::default()
     };
     let opts = select_options(&a.select, base)?;
+    let swaps = a.replace || (a.create && opts.clean);
+    if (a.terminate_connections || a.lock_wait_timeout.is_some()) && !swaps {
+        bail!("--terminate-connections and --lock-wait-timeout go with --replace (or --clean --create)");
+    }
     opts.validate()?;
     Ok(opts)
 }

@@ -105,6 +105,31 @@ pub enum CoreError {
     #[error("cancelled")]
     Cancelled,
 
+    /// A restore stopped before its end (an error, a damaged archive, a cancel);
+    /// `state` says what the target database holds now.
+    #[error("{cause}; {state}")]
+    Stopped {
+        /// Why it stopped.
+        cause: Box<CoreError>,
+        /// The state the target was left in.
+        state: crate::restore::TargetState,
+    },
+
+    /// `--clean` would drop objects that objects outside the archive depend on (or
+    /// that cannot be dropped): nothing was dropped.
+    #[error("--clean cannot drop what the archive holds without breaking the database:\n{}", .objects.join("\n"))]
+    CleanBlocked {
+        /// One line per object that could not be dropped, with what depends on it.
+        objects: Vec<String>,
+    },
+
+    /// A restored database does not match the archive's facts (row counts, content hashes).
+    #[error("the restored database does not match the archive:\n{}", .problems.join("\n"))]
+    Mismatch {
+        /// One line per object that differs.
+        problems: Vec<String>,
+    },
+
     /// An internal task failed (a bug, or a panic in a worker).
     #[error("internal error: {0}")]
     Internal(String),
@@ -127,14 +152,51 @@ impl CoreError {
         }
     }
 
+    /// Was the operation cancelled (by the caller's token or a signal)?
+    pub fn is_cancelled(&self) -> bool {
+        match self {
+            CoreError::Cancelled => true,
+            CoreError::Stopped { cause, .. } => cause.is_cancelled(),
+            _ => false,
+        }
+    }
+
+    /// Did the connection to the server end (network, server shutdown or crash)?
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            CoreError::Query { source, .. } | CoreError::Restore { source, .. } => {
+                connection_lost(source)
+            }
+            CoreError::Stopped { cause, .. } => cause.is_connection_lost(),
+            _ => false,
+        }
+    }
+
     /// The SQLSTATE of the server error behind this error, if there is one.
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
+            CoreError::Stopped { cause, .. } => cause.sqlstate(),
             CoreError::Query { source, .. }
             | CoreError::Restore { source, .. }
             | CoreError::Connect { source, .. } => source.code().map(|c| c.code()),
             _ => None,
         }
+    }
+}
+
+/// Did this error end the connection: closed by the network or the server, or the
+/// server shutting down or crashing (SQLSTATE class 08, 57P01-57P03)?
+pub fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(c) => {
+            let c = c.code();
+            c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
+        }
+        // An I/O error under the protocol: the connection is gone.
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
     }
 }
 

@@ -33,7 +33,7 @@ pub use conn::ConnConfig;
 pub use dump::{dump, DumpSummary, Output};
 pub use error::{CoreError, Result};
 pub use options::DumpOptions;
-pub use restore::{restore, Input, RestoreOptions, RestoreSummary};
+pub use restore::{restore, Input, RestoreOptions, RestoreSummary, Target, TargetState};
 pub use tokio_util::sync::CancellationToken;
 
 /// Name of this program, used as `application_name` and in archive headers.

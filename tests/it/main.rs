@@ -13,6 +13,7 @@ mod dump_consistency;
 mod dump_output;
 mod harness;
 mod restore_damaged;
+mod restore_safe;
 mod restore_select;
 mod restore_values;
 mod roundtrip;

@@ -10,7 +10,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use pgdump_core::restore::{Input, RestoreOptions, RestoreSummary};
+use pgdump_core::restore::{Input, RestoreOptions, RestoreSummary, Target, TargetState};
+use pgdump_core::CoreError;
 use pgdump_format::format::footer::FOOTER_LEN;
 use pgdump_format::format::frame::FRAME_HEADER_LEN;
 use pgdump_format::{ArchiveReader, Codec};
@@ -249,29 +250,23 @@ async fn pipe_input_stops_naming_the_object_and_undoes_the_run() {
         .await;
         let why = match res {
             // a damaged TOC is found before anything runs
-            Err(e) => {
+            Err(e @ (CoreError::Format(_) | CoreError::Data { .. })) => {
                 assert_eq!(damage, Damage::Toc, "{damage:?}: {e}");
                 e.to_string()
             }
-            Ok(s) => {
-                assert!(!s.ok(), "{damage:?}: reported success: {s:?}");
-                let why = s.rolled_back.clone().unwrap_or_else(|| {
-                    panic!("{damage:?}: not rolled back: {s:?}");
-                });
+            Err(CoreError::Stopped { cause, state }) => {
                 // something was created and loaded, then dropped again
-                let dropped = s
-                    .notes
-                    .iter()
-                    .find_map(|n| {
-                        n.strip_prefix("dropped ")
-                            .and_then(|r| r.split(' ').next())
-                            .and_then(|n| n.parse::<usize>().ok())
-                    })
-                    .unwrap_or(0);
-                assert!(dropped > 0, "{damage:?}: nothing was undone: {s:?}");
-                assert!(s.loaded.is_empty(), "{damage:?}: rows said to stay: {s:?}");
-                why
+                match &state {
+                    TargetState::Undone { kept, not_dropped } => {
+                        assert!(kept.is_empty(), "{damage:?}: rows said to stay: {state:?}");
+                        assert!(not_dropped.is_empty(), "{damage:?}: {state:?}");
+                    }
+                    other => panic!("{damage:?}: not undone: {other:?}"),
+                }
+                cause.to_string()
             }
+            Err(e) => panic!("{damage:?}: {e}"),
+            Ok(s) => panic!("{damage:?}: reported success: {s:?}"),
         };
         assert_mentions(&format!("{damage:?}"), &why, &damage.expected(g));
         assert_eq!(
@@ -302,7 +297,6 @@ async fn pipe_input_keep_partial_reports_exactly_what_loaded() {
     .await
     .expect("a partial restore reports, it does not error out");
     assert!(!s.ok(), "{s:?}");
-    assert!(s.rolled_back.is_none(), "{s:?}");
     let damage = s
         .failures
         .iter()
@@ -346,7 +340,7 @@ async fn file_input_without_verification_is_undone_like_a_pipe() {
     std::fs::write(&path, Damage::DataFrame.apply(g)).unwrap();
     let dst = db_with(pg, "damaged_noverify", PRE_EXISTING);
     let before = user_objects(pg, &dst);
-    let s = try_restore(
+    let err = try_restore(
         pg,
         &dst,
         Input::File(path),
@@ -357,11 +351,14 @@ async fn file_input_without_verification_is_undone_like_a_pipe() {
         },
     )
     .await
-    .expect("a damaged archive found during the run is reported, not an error");
-    let why = s
-        .rolled_back
-        .clone()
-        .unwrap_or_else(|| panic!("not undone: {s:?}"));
+    .expect_err("a damaged archive found during the run stops it");
+    let why = match &err {
+        CoreError::Stopped {
+            cause,
+            state: TargetState::Undone { .. },
+        } => cause.to_string(),
+        other => panic!("not undone: {other:?}"),
+    };
     assert_mentions("--no-verify", &why, &Damage::DataFrame.expected(g));
     assert_eq!(user_objects(pg, &dst), before, "half-restored");
     pg.drop_db(&dst).unwrap();
@@ -387,7 +384,7 @@ async fn pipe_input_data_only_reports_the_rows_that_stay() {
     .unwrap();
     assert!(s.ok(), "{s:?}");
     let before = user_objects(pg, &dst);
-    let s = pipe_restore(
+    let err = pipe_restore(
         pg,
         &dst,
         Damage::DataFrame.apply(g),
@@ -399,8 +396,14 @@ async fn pipe_input_data_only_reports_the_rows_that_stay() {
         },
     )
     .await
-    .unwrap();
-    assert!(s.rolled_back.is_some(), "{s:?}");
+    .expect_err("a damaged archive stops the restore");
+    let CoreError::Stopped {
+        state: TargetState::Undone { kept, .. },
+        ..
+    } = err
+    else {
+        panic!("not undone: {err:?}");
+    };
     assert_eq!(
         user_objects(pg, &dst),
         before,
@@ -414,7 +417,7 @@ async fn pipe_input_data_only_reports_the_rows_that_stay() {
         expect.push(("dmg.other".to_string(), other));
         expect.sort();
     }
-    assert_eq!(s.loaded, expect);
+    assert_eq!(kept, expect);
     pg.drop_db(&dst).unwrap();
 }
 
@@ -423,20 +426,28 @@ async fn pipe_input_with_create_drops_the_created_database() {
     let g = good();
     let pg = pg();
     let name = format!("damaged_created_{}", std::process::id());
-    let s = pipe_restore(
+    let err = pipe_restore(
         pg,
         &name,
         Damage::Index.apply(g),
         RestoreOptions {
             jobs: 2,
-            create: true,
+            target: Target::Create,
             ..RestoreOptions::default()
         },
     )
     .await
-    .unwrap();
-    assert!(s.rolled_back.is_some(), "{s:?}");
-    assert!(s.loaded.is_empty(), "{s:?}");
+    .expect_err("a damaged archive stops the restore");
+    assert!(
+        matches!(
+            err,
+            CoreError::Stopped {
+                state: TargetState::Unchanged,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(
         pg.query_value(
             "postgres",
@@ -444,7 +455,7 @@ async fn pipe_input_with_create_drops_the_created_database() {
         )
         .unwrap(),
         "0",
-        "the database created by the run is still there: {s:?}"
+        "the database created by the run is still there: {err:?}"
     );
 }
 

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use pgdump_core::compare::{CompareOptions, Ignore};
 use pgdump_core::filter::{NamePattern, PatternSet};
-use pgdump_core::restore::{Input, RestoreOptions, RestoreSummary};
+use pgdump_core::restore::{Input, RestoreOptions, RestoreSummary, Target};
 use pgdump_format::{Codec, Section};
 use pgdump_tests::{shared_cluster, Cluster};
 
@@ -526,13 +526,13 @@ async fn create_the_archives_database_or_the_one_named() {
     )
     .unwrap();
 
-    // -d names an existing database: the archive's database is created
+    // pg_restore's --create: the archive's database is created
     let s = restore_file(
         pg,
         "postgres",
         &archive,
         &RestoreOptions {
-            create: true,
+            target: Target::CreateArchive,
             ..opts()
         },
     )
@@ -551,7 +551,7 @@ async fn create_the_archives_database_or_the_one_named() {
         "postgres",
         Input::File(archive.clone()),
         &RestoreOptions {
-            create: true,
+            target: Target::CreateArchive,
             ..opts()
         },
     )
@@ -569,7 +569,7 @@ async fn create_the_archives_database_or_the_one_named() {
         "postgres",
         &archive,
         &RestoreOptions {
-            create: true,
+            target: Target::CreateArchive,
             clean: true,
             ..opts()
         },
@@ -593,7 +593,7 @@ async fn create_the_archives_database_or_the_one_named() {
         &new,
         &archive,
         &RestoreOptions {
-            create: true,
+            target: Target::Create,
             ..opts()
         },
     )
@@ -780,25 +780,31 @@ async fn single_transaction_rolls_everything_back() {
     let pg = pg();
     let dst = db_with(pg, "select_single", CONFLICTS);
     let before = user_objects(pg, &dst);
-    let s = restore_file(
+    let err = crate::common::try_restore(
         pg,
         &dst,
-        &src.archive,
+        Input::File(src.archive.clone()),
         &RestoreOptions {
             jobs: 1,
             single_transaction: true,
             ..RestoreOptions::default()
         },
     )
-    .await;
-    assert!(!s.ok());
-    assert!(
-        s.failures
-            .iter()
-            .any(|f| f.message.contains("already exists")),
-        "{:#?}",
-        s.failures
-    );
+    .await
+    .expect_err("a failed item stops a single-transaction restore");
+    match &err {
+        pgdump_core::CoreError::Stopped { cause, state } => {
+            assert_eq!(*state, pgdump_core::TargetState::Unchanged, "{err}");
+            match cause.as_ref() {
+                pgdump_core::CoreError::RestoreFailed { failures } => assert!(
+                    failures.iter().any(|f| f.contains("already exists")),
+                    "{failures:#?}"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(user_objects(pg, &dst), before, "not rolled back");
     // and without the conflict, one transaction restores everything
     let ok = db_with(pg, "select_single_ok", "");

@@ -283,6 +283,23 @@ impl Cluster {
         Err(last_err.unwrap_or_else(|| anyhow::anyhow!("no free port")))
     }
 
+    /// Restarts the server on the same port as a crash would: an immediate shutdown
+    /// (every session is cut, nothing is checkpointed), then a start with crash recovery.
+    pub fn restart_immediate(&self) -> Result<()> {
+        let mut stop = self.server_command("pg_ctl");
+        stop.args(["stop", "-w", "-m", "immediate", "-D"])
+            .arg(self.data_dir());
+        self.run_logged(stop, "pg_ctl.log", "pg_ctl stop")?;
+        let mut start = self.server_command("pg_ctl");
+        start
+            .args(["start", "-w", "-t", "120", "-D"])
+            .arg(self.data_dir())
+            .arg("-l")
+            .arg(self.log_path())
+            .args(["-o", &format!("-p {}", self.port)]);
+        self.run_logged(start, "pg_ctl.log", "pg_ctl start")
+    }
+
     /// The server's major version (10..18).
     pub fn major(&self) -> u32 {
         self.major

@@ -54,8 +54,9 @@ struct Setting {
     config: Vec<String>,
 }
 
-/// The database query, by server version.
-fn database_sql(v: ServerVersion) -> String {
+/// The database query, by server version, for the database `which` (SQL: the
+/// current database, or a parameter).
+fn database_sql(v: ServerVersion, which: &str) -> String {
     let provider = if v.at_least(15) {
         "d.datlocprovider::text"
     } else {
@@ -82,19 +83,22 @@ fn database_sql(v: ServerVersion) -> String {
                 pg_catalog.shobj_description(d.oid, 'pg_database') \
          FROM pg_catalog.pg_database d \
          LEFT JOIN pg_catalog.pg_tablespace t ON t.oid = d.dattablespace \
-         WHERE d.datname = pg_catalog.current_database()"
+         WHERE d.datname = {which}"
     )
 }
 
-/// Settings of this database and of roles in it (same on every version).
-const SETTINGS_SQL: &str = "\
-    SELECT CASE WHEN s.setrole = 0 THEN NULL \
-                ELSE pg_catalog.pg_get_userbyid(s.setrole)::text END, \
-           s.setconfig \
-    FROM pg_catalog.pg_db_role_setting s \
-    WHERE s.setdatabase = (SELECT oid FROM pg_catalog.pg_database \
-                           WHERE datname = pg_catalog.current_database()) \
-    ORDER BY s.setrole <> 0, 1";
+/// Settings of the database `which` and of roles in it (same on every version).
+fn settings_query(which: &str) -> String {
+    format!(
+        "SELECT CASE WHEN s.setrole = 0 THEN NULL \
+                     ELSE pg_catalog.pg_get_userbyid(s.setrole)::text END, \
+                s.setconfig \
+         FROM pg_catalog.pg_db_role_setting s \
+         WHERE s.setdatabase = (SELECT oid FROM pg_catalog.pg_database \
+                                WHERE datname = {which}) \
+         ORDER BY s.setrole <> 0, 1"
+    )
+}
 
 /// The options of `CREATE DATABASE <name> ...` (no semicolon).
 fn create_options(d: &DatabaseRow) -> String {
@@ -258,20 +262,28 @@ fn settings_sql(d: &DatabaseRow, settings: &[Setting], q: &str) -> Result<String
 /// Where the database name goes in `post_create`.
 pub const DATABASE_PLACEHOLDER: &str = "{{DATABASE}}";
 
+/// What `post_create` leaves out.
+#[derive(Debug, Clone, Copy, Default)]
+struct Leave {
+    owner: bool,
+    comments: bool,
+    privileges: bool,
+}
+
 /// The statements of `meta("post_create")` (see the module documentation).
-fn post_create_sql(d: &DatabaseRow, settings: &[Setting], scope: &Scope) -> Result<String> {
+fn post_create_sql(d: &DatabaseRow, settings: &[Setting], leave: Leave) -> Result<String> {
     let q = DATABASE_PLACEHOLDER;
     let mut sql = String::new();
-    if !scope.opts.no_owner {
+    if !leave.owner {
         sql.push_str(&format!(
             "ALTER DATABASE {q} OWNER TO {};\n",
             ident(&d.owner)
         ));
     }
-    if let Some(c) = d.comment.as_deref().filter(|_| !scope.opts.no_comments) {
+    if let Some(c) = d.comment.as_deref().filter(|_| !leave.comments) {
         sql.push_str(&format!("COMMENT ON DATABASE {q} IS {};\n", literal(c)));
     }
-    if !scope.opts.no_privileges {
+    if !leave.privileges {
         let target = AclTarget {
             obj: ObjRef::new(class::PG_DATABASE, d.oid),
             sql_kind: "DATABASE",
@@ -299,7 +311,12 @@ fn database_item(d: &DatabaseRow, settings: &[Setting], scope: &Scope) -> Result
         .drop(format!("DROP DATABASE IF EXISTS {q};\n"))
         .meta("database", d.name.clone())
         .meta("create_options", create_options(d));
-    let post = post_create_sql(d, settings, scope)?;
+    let leave = Leave {
+        owner: scope.opts.no_owner,
+        comments: scope.opts.no_comments,
+        privileges: scope.opts.no_privileges,
+    };
+    let post = post_create_sql(d, settings, leave)?;
     if !post.is_empty() {
         item = item.meta("post_create", post);
     }
@@ -308,17 +325,23 @@ fn database_item(d: &DatabaseRow, settings: &[Setting], scope: &Scope) -> Result
 
 /// Load this kind's objects and turn them into items.
 pub(crate) async fn collect(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> {
-    let sql = database_sql(l.version);
+    let sql = database_sql(l.version, "pg_catalog.current_database()");
+    let settings_sql = settings_query("pg_catalog.current_database()");
     let (rows, setting_rows) = futures::try_join!(
         l.query("the database", &sql, &[]),
-        l.query("database settings", SETTINGS_SQL, &[])
+        l.query("database settings", &settings_sql, &[])
     )?;
     let Some(r) = rows.first() else {
         return Err(CoreError::Catalog(
             "the current database is missing from pg_database".into(),
         ));
     };
-    let d = DatabaseRow {
+    let (d, settings) = (database_row(r), settings_rows(&setting_rows));
+    Ok(vec![database_item(&d, &settings, scope)?])
+}
+
+fn database_row(r: &tokio_postgres::Row) -> DatabaseRow {
+    DatabaseRow {
         oid: r.get(0),
         name: r.get(1),
         owner: r.get(2),
@@ -334,15 +357,64 @@ pub(crate) async fn collect(l: &Loader<'_>, scope: &Scope) -> Result<Vec<Item>> 
         conn_limit: r.get(12),
         tablespace: r.get(13),
         comment: r.get(14),
-    };
-    let settings: Vec<Setting> = setting_rows
-        .iter()
+    }
+}
+
+fn settings_rows(rows: &[tokio_postgres::Row]) -> Vec<Setting> {
+    rows.iter()
         .map(|r| Setting {
             role: r.get(0),
             config: r.get::<_, Option<Vec<String>>>(1).unwrap_or_default(),
         })
-        .collect();
-    Ok(vec![database_item(&d, &settings, scope)?])
+        .collect()
+}
+
+/// A database as a restore that replaces it needs it: how to create a database like
+/// it, and what to run once a copy exists to give it the same properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseProperties {
+    /// Its owner.
+    pub owner: String,
+    /// What follows `CREATE DATABASE <name> ` (encoding, locale, tablespace).
+    pub create_options: String,
+    /// Owner, comment, privileges, template flag, connection limit and settings (its
+    /// own and its roles'), with [`DATABASE_PLACEHOLDER`] where the name goes.
+    pub post_create: String,
+}
+
+/// The properties of database `name` (any database: the queries read shared
+/// catalogs), or `None` if there is none of that name.
+pub async fn properties(
+    client: &tokio_postgres::Client,
+    version: ServerVersion,
+    name: &str,
+) -> Result<Option<DatabaseProperties>> {
+    use crate::error::QueryContext;
+    let sql = database_sql(version, "$1");
+    let settings_sql = settings_query("$1");
+    let (rows, setting_rows) = futures::try_join!(
+        async {
+            client
+                .query(&sql, &[&name])
+                .await
+                .context(|| format!("reading the properties of database {name}"))
+        },
+        async {
+            client
+                .query(&settings_sql, &[&name])
+                .await
+                .context(|| format!("reading the settings of database {name}"))
+        }
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let (d, settings) = (database_row(r), settings_rows(&setting_rows));
+    Ok(Some(DatabaseProperties {
+        owner: d.owner.clone(),
+        create_options: create_options(&d),
+        post_create: post_create_sql(&d, &settings, Leave::default())?,
+    }))
 }
 
 /// Objects of this kind in scope that this module cannot reproduce: none
@@ -542,10 +614,19 @@ mod tests {
 
     #[test]
     fn version_branches() {
-        assert!(database_sql(ServerVersion(140000)).contains("NULL::text, NULL::text, NULL::text"));
-        let q15 = database_sql(ServerVersion(150000));
+        assert!(
+            database_sql(ServerVersion(140000), "pg_catalog.current_database()")
+                .contains("NULL::text, NULL::text, NULL::text")
+        );
+        let q15 = database_sql(ServerVersion(150000), "pg_catalog.current_database()");
         assert!(q15.contains("d.datlocprovider::text, d.daticulocale, NULL::text"));
-        assert!(database_sql(ServerVersion(160000)).contains("d.daticulocale, d.daticurules"));
-        assert!(database_sql(ServerVersion(170000)).contains("d.datlocale, d.daticurules"));
+        assert!(
+            database_sql(ServerVersion(160000), "pg_catalog.current_database()")
+                .contains("d.daticulocale, d.daticurules")
+        );
+        assert!(
+            database_sql(ServerVersion(170000), "pg_catalog.current_database()")
+                .contains("d.datlocale, d.daticurules")
+        );
     }
 }

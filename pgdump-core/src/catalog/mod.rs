@@ -44,6 +44,7 @@ mod types;
 mod unsupported;
 mod view;
 
+pub use database::{properties as database_properties, DatabaseProperties, DATABASE_PLACEHOLDER};
 pub use item::{CopySource, DataSource, Dep, Item, ItemKey};
 pub use kind::Kind;
 pub use scope::{Namespace, Relation, Scope};

@@ -1,9 +1,60 @@
 //! Options of a restore (named as pg_restore's where they mean the same).
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use pgdump_format::{EntryId, Section};
 
 use crate::error::{CoreError, Result};
 use crate::filter::{NamePattern, PatternSet};
+
+/// Which database a restore writes into. The database is always one the caller
+/// named: the connection's, or (only with [`Target::CreateArchive`]) the archive's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// The existing database the connection names (default). With `clean`, the
+    /// archive's objects are dropped and created again in one transaction, after a
+    /// check that nothing outside the archive depends on them.
+    #[default]
+    Existing,
+    /// Create the database the connection names, then restore into it; a failed or
+    /// cancelled restore drops it again. If it exists: an error, or with `clean` it
+    /// is replaced as by [`Target::Replace`] (the previous copy is not kept).
+    Create,
+    /// pg_restore's `--create`: the connection's database only serves to connect;
+    /// the archive's database is created (same rules as [`Target::Create`]).
+    CreateArchive,
+    /// Restore into a new database beside the one the connection names, check it
+    /// against the archive, then swap it in under the target's name (see
+    /// [`ReplaceOptions`]). The target stays untouched until the swap, which is one
+    /// transaction. A missing target is simply created.
+    Replace,
+}
+
+/// How [`Target::Replace`] swaps the new database in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplaceOptions {
+    /// End the target's sessions at the swap (`pg_terminate_backend`); without it,
+    /// wait for them to end.
+    pub terminate_connections: bool,
+    /// How long the swap may wait for the target's sessions to end (and for its
+    /// locks) before giving up, leaving everything as it was.
+    pub wait: Duration,
+    /// Previous copies of the target (renamed aside by earlier swaps of this tool) to
+    /// keep; older ones are dropped after a successful swap.
+    pub keep_previous: usize,
+}
+
+impl Default for ReplaceOptions {
+    fn default() -> Self {
+        ReplaceOptions {
+            terminate_connections: false,
+            wait: Duration::from_secs(30),
+            keep_previous: 1,
+        }
+    }
+}
 
 /// What to restore and how.
 #[derive(Debug, Clone)]
@@ -14,8 +65,13 @@ pub struct RestoreOptions {
     pub clean: bool,
     /// Accepted for compatibility: drops always use `IF EXISTS`.
     pub if_exists: bool,
-    /// Create the database first (`--create`).
-    pub create: bool,
+    /// The database restored into.
+    pub target: Target,
+    /// How a [`Target::Replace`] (or a `clean` [`Target::Create`]) swaps.
+    pub replace: ReplaceOptions,
+    /// Before any destructive step (dropping objects, replacing the database), dump
+    /// the target to this file and verify it; if that fails, nothing is touched.
+    pub safety_backup: Option<PathBuf>,
     /// Skip ownership statements.
     pub no_owner: bool,
     /// Skip GRANT/REVOKE and default privileges.
@@ -62,7 +118,9 @@ impl Default for RestoreOptions {
             jobs: 1,
             clean: false,
             if_exists: false,
-            create: false,
+            target: Target::Existing,
+            replace: ReplaceOptions::default(),
+            safety_backup: None,
             no_owner: false,
             no_privileges: false,
             no_comments: false,
@@ -101,15 +159,41 @@ impl RestoreOptions {
                 "options --single-transaction and --jobs > 1 cannot be used together".into(),
             ));
         }
-        if self.create && self.single_transaction {
+        if self.creates_database() && self.single_transaction {
+            return Err(CoreError::Usage(format!(
+                "options {} and --single-transaction cannot be used together",
+                if self.target == Target::Replace {
+                    "--replace"
+                } else {
+                    "--create"
+                }
+            )));
+        }
+        if self.target == Target::Replace && self.data_only {
             return Err(CoreError::Usage(
-                "options --create and --single-transaction cannot be used together".into(),
+                "--replace restores into a new database: --data-only cannot be used with it".into(),
+            ));
+        }
+        if self.safety_backup.is_some() && !self.destructive_possible() {
+            return Err(CoreError::Usage(
+                "--safety-backup protects a destructive restore: use it with --clean or --replace"
+                    .into(),
             ));
         }
         if self.data_task_bytes == 0 {
             return Err(CoreError::Usage("data task size must be positive".into()));
         }
         Ok(())
+    }
+
+    /// Does the restore create a database (and so cannot run in one transaction)?
+    pub fn creates_database(&self) -> bool {
+        self.target != Target::Existing
+    }
+
+    /// Can the restore drop or replace something that exists?
+    pub fn destructive_possible(&self) -> bool {
+        self.clean || self.target == Target::Replace
     }
 
     /// Is this section restored?

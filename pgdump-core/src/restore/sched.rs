@@ -189,6 +189,12 @@ impl Scheduler {
         }
     }
 
+    /// True when every task barrier `b` waits for has finished, whether or not the
+    /// barrier is held (a phase that ends at `b` is over).
+    pub fn gate_reached(&self, b: usize) -> bool {
+        self.slots.get(b).is_none_or(|s| s.deps_left == 0)
+    }
+
     /// State of a task.
     pub fn state(&self, id: usize) -> State {
         self.slots.get(id).map_or(State::Skipped, |s| s.state)

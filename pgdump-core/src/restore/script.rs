@@ -169,7 +169,7 @@ fn write_entries<R: ReadAt, W: Write>(
     let toc = reader.toc();
     let kept = |i: usize| keep.get(i).copied().unwrap_or(false);
     header(toc, out).map_err(io)?;
-    if opts.create {
+    if opts.creates_database() {
         if let Some(db) = toc
             .entries
             .iter()
@@ -192,7 +192,7 @@ fn write_entries<R: ReadAt, W: Write>(
     if opts.single_transaction {
         writeln!(out, "BEGIN;").map_err(io)?;
     }
-    if opts.clean && !opts.create {
+    if opts.clean && !opts.creates_database() {
         for (i, e) in toc.entries.iter().enumerate().rev() {
             if kept(i) {
                 if let Some(d) = &e.drop {
