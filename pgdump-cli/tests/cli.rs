@@ -1918,3 +1918,314 @@ fn passwords_never_show() {
         no_password(&format!("stderr of {}", args[0]), r.stderr.as_bytes());
     }
 }
+
+// ---- destructive restores stopped by signals; servers that never answer
+
+/// The app schema plus a table big enough that a restore takes a while; a template
+/// copy of it (never connected to) and its archive.
+struct StopSource {
+    db: String,
+    tpl: String,
+    archive: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn stop_source() -> &'static StopSource {
+    static S: OnceLock<StopSource> = OnceLock::new();
+    S.get_or_init(|| {
+        let db = new_db(
+            "cli_stop",
+            &format!(
+                "{APP_SQL}
+                 CREATE TABLE app.big (id int PRIMARY KEY, payload text NOT NULL);
+                 INSERT INTO app.big SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 100000) g;
+                 CREATE INDEX big_payload ON app.big (payload);"
+            ),
+        );
+        let tpl = format!("{db}_tpl");
+        pg().execute("postgres", &format!("CREATE DATABASE {tpl} TEMPLATE {db}"))
+            .unwrap();
+        let dir = scratch();
+        let archive = dir.path().join("stop.pgdump");
+        ok(&run(&[
+            "dump",
+            "-d",
+            &url(&db),
+            "-j",
+            "2",
+            "-f",
+            archive.to_str().unwrap(),
+        ]));
+        StopSource {
+            db,
+            tpl,
+            archive,
+            _dir: dir,
+        }
+    })
+}
+
+/// A new database copied from `of`.
+fn copy_db(of: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let name = format!(
+        "{of}_{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    pg().execute("postgres", &format!("CREATE DATABASE {name} TEMPLATE {of}"))
+        .unwrap();
+    name
+}
+
+/// Databases pgdump made beside `db`.
+fn beside(db: &str) -> Vec<String> {
+    pg().query(
+        "postgres",
+        &format!("SELECT datname FROM pg_database WHERE datname LIKE '{db}\\_pgdump\\_%'"),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| r[0].clone().unwrap_or_default())
+    .collect()
+}
+
+fn drop_with_beside(db: &str) {
+    for b in beside(db) {
+        pg().drop_db(&b).unwrap();
+    }
+    pg().drop_db(db).unwrap();
+}
+
+#[test]
+fn signals_at_any_point_of_a_destructive_restore_leave_the_target_unchanged() {
+    let src = stop_source();
+    let archive = src.archive.to_str().unwrap();
+    let modes: [(&str, &[&str]); 2] = [
+        ("--clean -1", &["--clean", "--single-transaction"]),
+        (
+            "--replace",
+            &["--replace", "--terminate-connections", "-j", "2"],
+        ),
+    ];
+    for (what, flags) in modes {
+        let restore = |db: &str| {
+            let mut c = pgdump();
+            c.args(["restore", "-d", &url(db)])
+                .args(flags)
+                .arg(archive)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            c
+        };
+        // a whole run, for the kill points
+        let live = copy_db(&src.tpl);
+        let started = Instant::now();
+        let out = restore(&live).output().unwrap();
+        let whole = started.elapsed();
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_equivalent(&src.db, &live);
+        drop_with_beside(&live);
+
+        for (sig, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGKILL, "SIGKILL")] {
+            let mut stopped = 0;
+            for k in 1..=4u32 {
+                let at = whole * k / 5;
+                let live = copy_db(&src.tpl);
+                pg().execute(&live, "DELETE FROM app.events WHERE id % 3 = 0")
+                    .unwrap();
+                let before = copy_db(&live);
+                let mut child = restore(&live).spawn().unwrap();
+                std::thread::sleep(at);
+                pgdump_tests::send_signal(child.id() as i32, sig);
+                let status = wait_exit(&mut child, 30);
+                let mut err = String::new();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                let ctx = format!("{what}, {name} at {at:?}: {status:?} {err}");
+                if status.success() {
+                    // finished before the signal
+                    assert_equivalent(&src.db, &live);
+                } else {
+                    stopped += 1;
+                    let r = compare(&before, &live);
+                    assert_eq!(r.code, 0, "{ctx}\nthe target changed:\n{}", r.stdout);
+                    if sig == libc::SIGTERM {
+                        assert!(err.contains("unchanged"), "{ctx}");
+                        assert_eq!(beside(&live), Vec::<String>::new(), "{ctx}");
+                    }
+                }
+                drop_with_beside(&live);
+                pg().drop_db(&before).unwrap();
+            }
+            assert!(
+                stopped >= 2,
+                "{what}: {name} stopped only {stopped} of 4 runs"
+            );
+        }
+    }
+    // after killed --replace runs, the next one drops what they left and swaps
+    let live = copy_db(&src.tpl);
+    let mut child = pgdump()
+        .args([
+            "restore",
+            "-d",
+            &url(&live),
+            "--replace",
+            "-j",
+            "2",
+            archive,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while beside(&live).is_empty() {
+        assert!(Instant::now() < deadline, "--replace made no database");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    pgdump_tests::send_signal(child.id() as i32, libc::SIGKILL);
+    wait_exit(&mut child, 30);
+    let left = beside(&live);
+    let r = ok(&run(&[
+        "restore",
+        "-d",
+        &url(&live),
+        "--replace",
+        "--keep-previous",
+        "0",
+        archive,
+    ]))
+    .stderr
+    .clone();
+    for l in &left {
+        assert!(r.contains(&format!("dropped database {l}")), "{l}: {r}");
+    }
+    assert_eq!(beside(&live), Vec::<String>::new(), "{r}");
+    assert_equivalent(&src.db, &live);
+    drop_with_beside(&live);
+}
+
+#[test]
+fn the_safe_emergency_restore_of_the_readme() {
+    let src = stop_source();
+    let live = copy_db(&src.tpl);
+    pg().execute(&live, "DELETE FROM app.big WHERE id > 50000")
+        .unwrap();
+    let before = copy_db(&live);
+    let dir = scratch();
+    let safety = dir.path().join("before-restore.pgdump");
+    let r = ok(&run(&[
+        "restore",
+        "-d",
+        &url(&live),
+        "--replace",
+        "--terminate-connections",
+        "--safety-backup",
+        safety.to_str().unwrap(),
+        "-j",
+        "2",
+        src.archive.to_str().unwrap(),
+    ]))
+    .stderr
+    .clone();
+    assert!(
+        r.contains("safety backup") && r.contains("swapped in"),
+        "{r}"
+    );
+    assert_equivalent(&src.db, &live);
+    ok(&run(&["verify", safety.to_str().unwrap()]));
+    // the safety backup holds the database as it was
+    let check = new_db("cli_safety_check", "");
+    ok(&run(&[
+        "restore",
+        "-d",
+        &url(&check),
+        safety.to_str().unwrap(),
+    ]));
+    assert_equivalent(&before, &check);
+    for db in [&live, &before, &check] {
+        drop_with_beside(db);
+    }
+}
+
+/// A TCP server that accepts connections and never answers.
+fn silent_server() -> (std::net::TcpListener, u16) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+#[test]
+fn a_server_that_never_answers_neither_hangs_nor_ignores_signals() {
+    let (_listener, port) = silent_server();
+    let target = format!("postgres://postgres@127.0.0.1:{port}/x");
+    let dir = scratch();
+    let file = dir.path().join("x.pgdump");
+    // a connect timeout from the environment ends them with one message
+    for args in [
+        vec!["dump", "-d", &target, "-f", file.to_str().unwrap()],
+        vec!["restore", "-d", &target, archive()],
+    ] {
+        let started = Instant::now();
+        let r = finish(
+            pgdump()
+                .args(&args)
+                .env("PGCONNECT_TIMEOUT", "2")
+                .output()
+                .unwrap(),
+        );
+        assert_ne!(r.code, 0, "{args:?}: {r:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{args:?}: {r:?}"
+        );
+        assert!(r.stderr.contains(&format!("127.0.0.1:{port}")), "{r:?}");
+        assert!(
+            r.stderr.contains("timeout") || r.stderr.contains("timed out"),
+            "{r:?}"
+        );
+        assert!(!file.exists());
+    }
+    // waiting for ever (connect_timeout=0): a signal still ends them at once
+    for args in [
+        vec!["dump", "-d", &target, "-f", file.to_str().unwrap()],
+        vec!["restore", "-d", &target, "--replace", archive()],
+    ] {
+        let mut child = pgdump()
+            .args(&args)
+            .env("PGCONNECT_TIMEOUT", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        let signalled = Instant::now();
+        assert!(pgdump_tests::send_signal(child.id() as i32, libc::SIGTERM));
+        let status = wait_exit(&mut child, 10);
+        assert!(!status.success(), "{args:?}");
+        assert!(
+            signalled.elapsed() < Duration::from_secs(3),
+            "{args:?}: {:?} after SIGTERM",
+            signalled.elapsed()
+        );
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert!(err.contains("cancelled"), "{args:?}: {err}");
+        assert!(!file.exists());
+    }
+}

@@ -391,6 +391,26 @@ async fn a_cut_stream_never_replaces_the_database() {
         assert_eq!(beside(&live), Vec::<String>::new(), "cut at {cut}");
     }
     assert_same(&before, &live, "cut streams").await;
+    // the whole stream replaces it, checked against the facts of the frames it read
+    let input = Input::Reader(Box::new(std::io::Cursor::new(bytes)));
+    let s = try_restore(pg(), &live, input, &replace_opts(2))
+        .await
+        .unwrap();
+    assert!(s.ok() && s.checked >= 6, "{s:?}");
+    assert_same(&fixture().src, &live, "from a pipe").await;
+    // a selection would replace the database with a part of it
+    let err = try_restore(
+        pg(),
+        &live,
+        file(),
+        &RestoreOptions {
+            tables: vec![pgdump_core::filter::NamePattern::qualified("app.users").unwrap()],
+            ..replace_opts(2)
+        },
+    )
+    .await
+    .expect_err("--replace -t");
+    assert!(err.to_string().contains("-t"), "{err}");
     drop_all(&[&live, &before]);
 }
 
@@ -445,25 +465,27 @@ async fn a_server_restart_during_replace_leaves_the_target_and_the_next_run_clea
             .await
         })
     };
-    // once the new database holds tables, crash the server
+    // while data loads into the new database, crash the server
     let new_like = format!("{live}\\_pgdump\\_new\\_%");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let n = own
             .query_value(
                 "postgres",
-                &format!("SELECT count(*) FROM pg_database WHERE datname LIKE '{new_like}'"),
+                &format!(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname LIKE '{new_like}' AND query LIKE 'COPY%'"
+                ),
             )
             .unwrap_or_default();
-        if n == "1" {
-            tokio::time::sleep(Duration::from_millis(700)).await;
+        if n != "0" {
             break;
         }
         assert!(
-            Instant::now() < deadline,
-            "the replace never created its database"
+            Instant::now() < deadline && !run.is_finished(),
+            "the replace loaded no data in time"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     own.restart_immediate().unwrap();
     let err = run
@@ -548,7 +570,58 @@ async fn observe(pg: &Cluster, db: &str) -> Result<Seen, String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replace_while_clients_keep_connecting_shows_them_old_or_new_never_partial() {
     let f = fixture();
-    let (live, before) = live_db("DELETE FROM app.settings WHERE k = 'b';");
+    // PGDUMP_TEST_REPLACE_MB=1024: the same with a table of that size added (by hand,
+    // for measurements; prints the time of a plain restore beside the replace's)
+    let mb: u64 = std::env::var("PGDUMP_TEST_REPLACE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let dir = crate::common::scratch();
+    let (src, tpl, archive) = if mb == 0 {
+        (f.src.clone(), f.tpl.clone(), f.archive.clone())
+    } else {
+        let src = copy_of(&f.tpl);
+        pg().execute(
+            &src,
+            &format!(
+                "CREATE TABLE app.bulk (id bigint PRIMARY KEY, payload text); \
+                 INSERT INTO app.bulk SELECT g, repeat(md5(g::text), 30) \
+                 FROM generate_series(1, {}) g;",
+                mb * 1000
+            ),
+        )
+        .unwrap();
+        let tpl = copy_of(&src);
+        let archive = dir.path().join("big.pgdump");
+        dump_file(
+            pg(),
+            &src,
+            &archive,
+            &small_dump_opts(4, 4 << 20, Codec::Zstd { level: 1 }),
+        )
+        .await;
+        let plain = pg().create_db("safe_plain").unwrap();
+        let started = Instant::now();
+        let s = try_restore(
+            pg(),
+            &plain,
+            Input::File(archive.clone()),
+            &RestoreOptions {
+                jobs: 4,
+                ..RestoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(s.ok());
+        eprintln!("plain restore -j 4 of {mb} MB: {:?}", started.elapsed());
+        pg().drop_db(&plain).unwrap();
+        (src, tpl, archive)
+    };
+    let live = copy_of(&tpl);
+    pg().execute(&live, "DELETE FROM app.settings WHERE k = 'b';")
+        .unwrap();
+    let before = copy_of(&live);
     let old: Seen = (20000, 120000, 1);
     let new: Seen = (20000, 120000, 2);
     assert_eq!(observe(pg(), &live).await, Ok(old));
@@ -575,9 +648,18 @@ async fn replace_while_clients_keep_connecting_shows_them_old_or_new_never_parti
             }
         }));
     }
-    let s = try_restore(pg(), &live, file(), &replace_opts(4))
+    let started = Instant::now();
+    let s = try_restore(pg(), &live, Input::File(archive.clone()), &replace_opts(4))
         .await
         .unwrap();
+    if mb > 0 {
+        eprintln!(
+            "--replace -j 4 of {mb} MB under load: {:?} (swap {:?}, {} objects checked)",
+            started.elapsed(),
+            s.swap_time,
+            s.checked
+        );
+    }
     // a little longer, to see the new database
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.cancel();
@@ -598,11 +680,14 @@ async fn replace_while_clients_keep_connecting_shows_them_old_or_new_never_parti
         "{s:?}"
     );
     assert!(s.checked >= 6, "{s:?}");
-    assert_same(&f.src, &live, "replaced under load").await;
+    assert_same(&src, &live, "replaced under load").await;
     // the previous database is kept aside, intact
     let prev = s.previous.clone().expect("a previous copy is kept");
     assert_same(&before, &prev, "the previous copy").await;
     drop_all(&[&live, &before]);
+    if mb > 0 {
+        drop_all(&[&src, &tpl]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

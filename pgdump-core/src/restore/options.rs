@@ -169,10 +169,8 @@ impl RestoreOptions {
                 }
             )));
         }
-        if self.target == Target::Replace && self.data_only {
-            return Err(CoreError::Usage(
-                "--replace restores into a new database: --data-only cannot be used with it".into(),
-            ));
+        if self.target == Target::Replace {
+            self.validate_whole("--replace")?;
         }
         if self.safety_backup.is_some() && !self.destructive_possible() {
             return Err(CoreError::Usage(
@@ -182,6 +180,29 @@ impl RestoreOptions {
         }
         if self.data_task_bytes == 0 {
             return Err(CoreError::Usage("data task size must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// A restore that swaps a new database in for the target must restore all of the
+    /// archive: a selection would replace the database with a part of it.
+    pub fn validate_whole(&self, what: &str) -> Result<()> {
+        let selection = [
+            (!self.tables.is_empty(), "-t"),
+            (
+                !self.schemas.include.is_empty() || !self.schemas.exclude.is_empty(),
+                "-n/-N",
+            ),
+            (self.use_list.is_some(), "-L"),
+            (!self.sections.is_empty(), "--section"),
+            (self.schema_only, "--schema-only"),
+            (self.data_only, "--data-only"),
+        ];
+        if let Some((_, flag)) = selection.iter().find(|(on, _)| *on) {
+            return Err(CoreError::Usage(format!(
+                "{what} replaces the whole database with the archive: it cannot be used with \
+                 {flag} (restore a selection into the existing database instead)"
+            )));
         }
         Ok(())
     }

@@ -384,6 +384,7 @@ async fn create(
         if opts.clean {
             // pg_restore drops it and creates it again; a failure would leave nothing.
             // Build the new one beside it and swap instead (the old one is not kept).
+            opts.validate_whole("--clean --create of an existing database")?;
             return replace(conn, opts, &maint, name, 0, opened, sel, observer, cancel).await;
         }
         return Err(CoreError::Usage(format!(
