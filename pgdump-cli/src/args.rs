@@ -102,7 +102,8 @@ pub struct SelectArgs {
     /// Restore only the entries listed in this file (output of `pgdump list`, `;` comments out a line).
     #[arg(short = 'L', long = "use-list", value_name = "FILE")]
     pub use_list: Option<PathBuf>,
-    /// Drop objects before creating them.
+    /// Drop objects before creating them (restore: in one transaction with the definitions,
+    /// after checking that nothing outside the archive depends on them; from a pipe, with -1).
     #[arg(short = 'c', long = "clean")]
     pub clean: bool,
     /// Use IF EXISTS when dropping (always on; accepted for compatibility).

@@ -1616,14 +1616,19 @@ fn closed_or_full_stdout_and_stderr_never_panic() {
         vec!["--help"],
         vec!["list", "--help"],
     ] {
-        let mut child = pgdump()
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let r = finish(child.wait_with_output().unwrap());
+        // a socket whose other end is closed before pgdump starts: every write fails
+        // with EPIPE, however early it comes (--help writes at once)
+        let (out, peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(peer);
+        let out: std::os::fd::OwnedFd = out.into();
+        let r = finish(
+            pgdump()
+                .args(&args)
+                .stdout(Stdio::from(out))
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap(),
+        );
         assert_eq!(r.code, 1, "{args:?}: {r:?}");
         fails(&r);
         assert!(
@@ -2017,23 +2022,27 @@ fn signals_at_any_point_of_a_destructive_restore_leave_the_target_unchanged() {
                 .stderr(Stdio::piped());
             c
         };
-        // a whole run, for the kill points
-        let live = copy_db(&src.tpl);
-        let started = Instant::now();
-        let out = restore(&live).output().unwrap();
-        let whole = started.elapsed();
-        assert!(
-            out.status.success(),
-            "{what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_equivalent(&src.db, &live);
-        drop_with_beside(&live);
+        // whole runs, for the kill points (the faster of two: a loaded machine slows
+        // some runs down, and a kill point after the end tests nothing)
+        let mut whole = Duration::MAX;
+        for _ in 0..2 {
+            let live = copy_db(&src.tpl);
+            let started = Instant::now();
+            let out = restore(&live).output().unwrap();
+            whole = whole.min(started.elapsed());
+            assert!(
+                out.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_equivalent(&src.db, &live);
+            drop_with_beside(&live);
+        }
 
         for (sig, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGKILL, "SIGKILL")] {
             let mut stopped = 0;
             for k in 1..=4u32 {
-                let at = whole * k / 5;
+                let at = whole * k / 6;
                 let live = copy_db(&src.tpl);
                 pg().execute(&live, "DELETE FROM app.events WHERE id % 3 = 0")
                     .unwrap();

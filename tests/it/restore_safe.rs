@@ -294,18 +294,22 @@ async fn cancelled_at_any_point_the_target_is_unchanged() {
         ..RestoreOptions::default()
     };
     for (what, opts) in [("-c -1", single), ("--replace -j 2", replace_opts(2))] {
-        // how long a whole run takes
-        let (live, before) = live_db("DELETE FROM app.notes WHERE id > 10;");
-        let started = Instant::now();
-        let s = try_restore(pg(), &live, file(), &opts).await.unwrap();
-        let whole = started.elapsed();
-        assert!(s.ok(), "{what}: {s:?}");
-        assert_same(&f.src, &live, what).await;
-        drop_all(&[&live, &before]);
+        // how long a whole run takes (the faster of two: a loaded machine slows some
+        // runs down, and a cancel after the end tests nothing)
+        let mut whole = Duration::MAX;
+        for _ in 0..2 {
+            let (live, before) = live_db("DELETE FROM app.notes WHERE id > 10;");
+            let started = Instant::now();
+            let s = try_restore(pg(), &live, file(), &opts).await.unwrap();
+            whole = whole.min(started.elapsed());
+            assert!(s.ok(), "{what}: {s:?}");
+            assert_same(&f.src, &live, what).await;
+            drop_all(&[&live, &before]);
+        }
 
         let mut stopped = 0;
         for k in 1..=6u32 {
-            let delay = whole * k / 7;
+            let delay = whole * k / 8;
             let (live, before) = live_db("DELETE FROM app.notes WHERE id > 10;");
             let res = cancel_after(&live, &opts, file(), delay).await;
             match res {

@@ -524,6 +524,12 @@ async fn replace(
         return Err(fail_new(maint, &new, CoreError::Mismatch { problems }).await);
     }
     notes.extend(report.notes.iter().cloned());
+    // The target's properties as they are now (they may have changed while restoring).
+    let post = match maint.properties(name).await {
+        Ok(Some(p)) => p.post_create,
+        Ok(None) => post,
+        Err(e) => return Err(fail_new(maint, &new, e).await),
+    };
     if let Err(e) = maint.apply(&new, &post).await {
         return Err(fail_new(maint, &new, e).await);
     }
@@ -554,8 +560,18 @@ async fn replace(
         Err(e) => return Err(fail_new(maint, &new, e).await),
     };
     let mut s = summary(ran, name, notes);
-    let (kept, pruned) = maint.prune_previous(name, keep_previous).await?;
-    s.notes.extend(pruned);
+    // The swap is done: what follows only tidies up, and says so if it cannot.
+    let kept = match maint.prune_previous(name, keep_previous).await {
+        Ok((kept, pruned)) => {
+            s.notes.extend(pruned);
+            kept
+        }
+        Err(e) => {
+            s.notes
+                .push(format!("could not look for previous copies to drop: {e}"));
+            aside.iter().cloned().collect()
+        }
+    };
     s.previous = aside.filter(|a| kept.contains(a));
     s.checked = report.objects.len();
     s.swap_time = Some(swap_time);
