@@ -77,6 +77,14 @@ fn server_user() -> Result<Option<ServerUser>> {
     }))
 }
 
+/// How a new cluster's data directory is made.
+enum Init {
+    /// `initdb`.
+    Initdb,
+    /// Extracted from a tar archive of a stopped cluster's data directory.
+    Extract(PathBuf),
+}
+
 /// A running throwaway PostgreSQL server. Dropping it stops the server and removes its
 /// directory; see [`shared_cluster`] for one reused by every test of a process.
 pub struct Cluster {
@@ -111,6 +119,23 @@ impl Cluster {
     /// file, e.g. `("wal_level", "minimal")`, `("timezone", "'Europe/Berlin'")`); they come
     /// after, so override, the harness's own.
     pub fn start_with_settings(major: u32, settings: &[(&str, &str)]) -> Result<Cluster> {
+        Self::start_inner(major, settings, Init::Initdb)
+    }
+
+    /// Starts a new cluster from a copy of a stopped cluster's data directory, given as a tar
+    /// archive of its contents (`tar -C DATA -cf ARCHIVE .`, as `scripts/regression-db`
+    /// caches it), extracted as the server user, with the harness's settings (and `settings`)
+    /// appended to its `postgresql.conf`. The archive must come from the same major (and a
+    /// cluster with trust authentication for `postgres`).
+    pub fn start_from_data_archive(
+        major: u32,
+        archive: &Path,
+        settings: &[(&str, &str)],
+    ) -> Result<Cluster> {
+        Self::start_inner(major, settings, Init::Extract(archive.to_path_buf()))
+    }
+
+    fn start_inner(major: u32, settings: &[(&str, &str)], init: Init) -> Result<Cluster> {
         let bin_dir = binaries::server_bin_dir(major)?;
         lifecycle::sweep_once();
         let user = server_user()?;
@@ -126,7 +151,7 @@ impl Cluster {
             user,
         };
         // from here on the directory is removed on any failure
-        match Self::init_and_start(major, stop.clone(), settings) {
+        match Self::init_and_start(major, stop.clone(), settings, &init) {
             Ok(cluster) => Ok(cluster),
             Err(e) => {
                 stop.stop_and_remove();
@@ -138,7 +163,12 @@ impl Cluster {
         }
     }
 
-    fn init_and_start(major: u32, stop: StopInfo, settings: &[(&str, &str)]) -> Result<Cluster> {
+    fn init_and_start(
+        major: u32,
+        stop: StopInfo,
+        settings: &[(&str, &str)],
+        init: &Init,
+    ) -> Result<Cluster> {
         let dir = &stop.dir;
         lifecycle::write_owner(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
@@ -172,7 +202,10 @@ impl Cluster {
             global_objects_lock: Mutex::new(()),
         };
         // On failure below, dropping `cluster` stops and removes everything.
-        cluster.initdb()?;
+        match init {
+            Init::Initdb => cluster.initdb()?,
+            Init::Extract(archive) => cluster.extract_data(archive)?,
+        }
         cluster.write_settings(settings)?;
         cluster.port = cluster.start_server()?;
         Ok(cluster)
@@ -226,6 +259,38 @@ impl Cluster {
             "--no-sync",
         ]);
         self.run_logged(cmd, "initdb.log", "initdb")
+    }
+
+    /// The data directory from a tar archive of a stopped cluster's data directory.
+    fn extract_data(&self, archive: &Path) -> Result<()> {
+        let data = self.data_dir();
+        std::fs::create_dir(&data).with_context(|| format!("cannot create {}", data.display()))?;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700))?;
+        if let Some(user) = self.stop.user {
+            std::os::unix::fs::chown(&data, Some(user.uid), Some(user.gid))?;
+        }
+        let mut cmd = Command::new("tar");
+        cmd.current_dir(&self.stop.dir)
+            .arg("-C")
+            .arg(&data)
+            .arg("-xf")
+            .arg(archive)
+            .stdin(Stdio::null());
+        if let Some(user) = self.stop.user {
+            user.apply(&mut cmd);
+        }
+        self.run_logged(
+            cmd,
+            "extract.log",
+            &format!("tar -xf {}", archive.display()),
+        )?;
+        if !data.join("PG_VERSION").is_file() {
+            bail!(
+                "{} holds no data directory (no PG_VERSION)",
+                archive.display()
+            );
+        }
+        Ok(())
     }
 
     fn write_settings(&self, extra: &[(&str, &str)]) -> Result<()> {

@@ -17,6 +17,9 @@
 //! println!("{}", own.url("postgres"));
 //! ```
 //!
+//! The `regression` database of PostgreSQL's core regression suite: [`regression_db`] (see
+//! [`regression`]; cached by `scripts/regression-db`).
+//!
 //! Server binaries: Debian's PostgreSQL 15, other majors from `scripts/fetch-postgres MAJOR`
 //! (see [`binaries`]). As root, servers run as the user `postgres`. Clusters live in
 //! `/tmp/pgdump-test-clusters/` and never outlive their process (see [`lifecycle`]).
@@ -27,6 +30,7 @@ pub mod db;
 pub mod fixtures;
 pub mod lifecycle;
 pub mod psql;
+pub mod regression;
 mod sys;
 
 pub use binaries::{
@@ -37,4 +41,5 @@ pub use db::block_on;
 pub use fixtures::{fixture, fixture_db, load_fixture, try_fixture_db, Fixture};
 pub use lifecycle::cleanup_stale_clusters;
 pub use psql::{psql, psql_file};
+pub use regression::{regression_db, try_regression_db};
 pub use sys::send_signal;
