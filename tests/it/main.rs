@@ -12,6 +12,7 @@ mod copy_text;
 mod dump_consistency;
 mod dump_output;
 mod harness;
+mod regression;
 mod restore_damaged;
 mod restore_safe;
 mod restore_select;
