@@ -35,10 +35,13 @@ pub const REGRESSION_MAJOR: u32 = 15;
 /// The database's name.
 pub const REGRESSION_DB: &str = "regression";
 
+/// The server binaries `scripts/regression-db` builds and runs the suite with.
+const DEBIAN_BIN: &str = "/usr/lib/postgresql/15/bin";
+
 /// What to run when the cache is missing or unusable.
 const BUILD_HINT: &str =
     "run `scripts/regression-db` (it builds and caches the regression database \
-     in a few minutes; a no-op when cached)";
+     in one to two minutes; a no-op when cached)";
 
 /// The cache root of `scripts/regression-db`: `PGDUMP_REGRESS_CACHE`, default
 /// `/var/tmp/pgdump-regress`.
@@ -89,13 +92,17 @@ pub fn regression_cache() -> Result<RegressionCache> {
             bin.display()
         )
     })?;
-    open_cache(&cache_root().join(&version), &version).with_context(|| {
-        format!(
-            "the harness's PostgreSQL {REGRESSION_MAJOR} is {} ({version}); scripts/regression-db \
-             builds with Debian's, /usr/lib/postgresql/{REGRESSION_MAJOR}/bin",
-            bin.display()
-        )
-    })
+    let cache = open_cache(&cache_root().join(&version), &version);
+    if bin != Path::new(DEBIAN_BIN) {
+        return cache.with_context(|| {
+            format!(
+                "the harness's PostgreSQL {REGRESSION_MAJOR} is {} ({version}), not Debian's \
+                 {DEBIAN_BIN}, which scripts/regression-db builds with (PGDUMP_PG15_BIN?)",
+                bin.display()
+            )
+        });
+    }
+    cache
 }
 
 /// [`regression_cache`] of a given directory.
