@@ -576,6 +576,7 @@ async fn replace(
     s.checked = report.objects.len();
     s.swap_time = Some(swap_time);
     s.safety_backup = opts.safety_backup.clone().filter(|_| props.is_some());
+    maint.unlock(name).await;
     Ok(s)
 }
 

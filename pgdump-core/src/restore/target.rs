@@ -182,24 +182,42 @@ impl Maint {
     }
 
     /// Make sure no other pgdump replaces `target` at the same time (a session lock,
-    /// released when this connection ends, even if the process is killed).
+    /// released by [`Maint::unlock`] or when this connection ends, even if the process
+    /// is killed). A lock still held for a few seconds is waited for: the session of a
+    /// run that just ended may still be closing.
     pub async fn lock(&self, target: &str) -> Result<()> {
-        let key = (xxh3_64(target.as_bytes()) as i64) & 0x7fff_ffff;
-        let got: bool = self
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let got: bool = self
+                .client
+                .query_one(
+                    "SELECT pg_catalog.pg_try_advisory_lock(1885823093, $1::int4)",
+                    &[&lock_key(target)],
+                )
+                .await
+                .context(|| "taking the replace lock".to_string())?
+                .get(0);
+            if got {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(CoreError::Usage(format!(
+                    "another pgdump is replacing database {target} right now"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Release the lock of [`Maint::lock`].
+    pub async fn unlock(&self, target: &str) {
+        let _ = self
             .client
             .query_one(
-                "SELECT pg_catalog.pg_try_advisory_lock(1885823093, $1::int4)",
-                &[&(key as i32)],
+                "SELECT pg_catalog.pg_advisory_unlock(1885823093, $1::int4)",
+                &[&lock_key(target)],
             )
-            .await
-            .context(|| "taking the replace lock".to_string())?
-            .get(0);
-        if !got {
-            return Err(CoreError::Usage(format!(
-                "another pgdump is replacing database {target} right now"
-            )));
-        }
-        Ok(())
+            .await;
     }
 
     /// Can this role create a database beside `target` and rename `target` (its owner
@@ -514,6 +532,11 @@ impl Maint {
         }
         Ok((kept, notes))
     }
+}
+
+/// The advisory lock key of a replace of `target`.
+fn lock_key(target: &str) -> i32 {
+    (xxh3_64(target.as_bytes()) & 0x7fff_ffff) as i32
 }
 
 /// End the client sessions of `db` this role may end (its own and its roles', or
