@@ -165,8 +165,9 @@ async fn restore(a: RestoreArgs, quiet: bool) -> Result<ExitCode> {
     }
     if let Some(t) = s.swap_time {
         stderr!(
-            "pgdump: {} tables checked against the archive; swapped in as {} in {:.2}s{}",
+            "pgdump: {} tables checked against the archive in {:.1}s; swapped in as {} in {:.2}s{}",
             count(s.checked as u64),
+            s.check_time.unwrap_or_default().as_secs_f64(),
             s.database,
             t.as_secs_f64(),
             match &s.previous {

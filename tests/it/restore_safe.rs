@@ -658,10 +658,11 @@ async fn replace_while_clients_keep_connecting_shows_them_old_or_new_never_parti
         .unwrap();
     if mb > 0 {
         eprintln!(
-            "--replace -j 4 of {mb} MB under load: {:?} (swap {:?}, {} objects checked)",
+            "--replace -j 4 of {mb} MB under load: {:?} (check of {} objects {:?}, swap {:?})",
             started.elapsed(),
+            s.checked,
+            s.check_time,
             s.swap_time,
-            s.checked
         );
     }
     // a little longer, to see the new database

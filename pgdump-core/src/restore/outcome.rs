@@ -51,6 +51,8 @@ pub struct RestoreSummary {
     pub elapsed: Duration,
     /// Time of the swap alone (from the first attempt to its commit).
     pub swap_time: Option<Duration>,
+    /// Time of the check against the archive (reading every table back).
+    pub check_time: Option<Duration>,
 }
 
 impl RestoreSummary {

@@ -574,6 +574,7 @@ async fn replace(
     };
     s.previous = aside.filter(|a| kept.contains(a));
     s.checked = report.objects.len();
+    s.check_time = Some(report.elapsed);
     s.swap_time = Some(swap_time);
     s.safety_backup = opts.safety_backup.clone().filter(|_| props.is_some());
     maint.unlock(name).await;
