@@ -75,8 +75,15 @@ fn run(args: &[&str]) -> Run {
 
 /// Runs pgdump with `input` on stdin.
 fn run_stdin(args: &[&str], input: &[u8]) -> Run {
-    let mut child = pgdump()
-        .args(args)
+    let mut c = pgdump();
+    c.args(args);
+    with_stdin(c, input)
+}
+
+/// Runs `cmd` with `input` on its stdin, fed from a thread (the program may stop
+/// reading early: a damaged archive; a broken pipe is fine).
+fn with_stdin(mut cmd: Command, input: &[u8]) -> Run {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -85,7 +92,6 @@ fn run_stdin(args: &[&str], input: &[u8]) -> Run {
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
     let feeder = std::thread::spawn(move || {
-        // pgdump may stop reading early (a damaged archive): a broken pipe is fine
         let _ = stdin.write_all(&input);
     });
     let out = child.wait_with_output().unwrap();
@@ -917,21 +923,9 @@ fn sql_of_a_damaged_archive_writes_nothing() {
 
 /// psql -X -q -v ON_ERROR_STOP=1 of `script` into `db`.
 fn psql_script(db: &str, script: &[u8]) -> Run {
-    let mut psql = Command::new("/usr/bin/psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &url(db)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = psql.stdin.take().unwrap();
-    let script = script.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(&script);
-    });
-    let out = psql.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    finish(out)
+    let mut psql = Command::new("/usr/bin/psql");
+    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &url(db)]);
+    with_stdin(psql, script)
 }
 
 #[test]

@@ -95,79 +95,45 @@ impl BufPool {
     }
 }
 
-/// Cuts a COPY stream (as received, in any pieces) into frames of whole rows.
+/// Splits a COPY stream (as received, in any pieces) into whole rows: a binary
+/// stream's header and trailer are skipped, only a row cut between pieces is kept.
 #[derive(Debug)]
-pub struct Chunker {
+struct Rows {
     format: CopyFormat,
-    frame_size: usize,
-    pool: Option<BufPool>,
-    cur: Chunk,
     pending: Vec<u8>,
     header_done: bool,
     done: bool,
 }
 
-impl Chunker {
-    /// A chunker for COPY output (binary output starts with a header).
-    pub fn new(format: CopyFormat, frame_size: usize) -> Self {
-        Self::with_header(format, frame_size, true)
-    }
-
-    /// A chunker for rows without a binary header (archive frames, text).
-    pub fn rows_only(format: CopyFormat, frame_size: usize) -> Self {
-        Self::with_header(format, frame_size, false)
-    }
-
-    fn with_header(format: CopyFormat, frame_size: usize, header: bool) -> Self {
-        Chunker {
+impl Rows {
+    fn new(format: CopyFormat, header: bool) -> Self {
+        Rows {
             format,
-            frame_size: frame_size.max(1),
-            pool: None,
-            cur: Chunk {
-                data: Vec::with_capacity(frame_size.min(64 << 20)),
-                ..Chunk::default()
-            },
             pending: Vec::new(),
             header_done: !(header && format == CopyFormat::Binary),
             done: false,
         }
     }
 
-    /// Takes the buffers of its frames from `pool`.
-    pub fn with_pool(mut self, pool: BufPool) -> Self {
-        self.cur.data = pool.get(self.frame_size.min(64 << 20));
-        self.pool = Some(pool);
-        self
-    }
-
-    /// An empty buffer for the next frame.
-    fn fresh(&self) -> Vec<u8> {
-        let cap = self.frame_size.min(64 << 20);
-        match &self.pool {
-            Some(p) => p.get(cap),
-            None => Vec::with_capacity(cap),
-        }
-    }
-
-    /// Feed the next piece of the stream; full frames are appended to `out`.
-    pub fn push(&mut self, piece: &[u8], out: &mut Vec<Chunk>) -> Result<(), CopyDataError> {
+    /// Feed the next piece; `on_row` gets every row it completes.
+    fn push(&mut self, piece: &[u8], on_row: &mut impl FnMut(&[u8])) -> Result<(), CopyDataError> {
         if self.pending.is_empty() {
-            let used = self.consume(piece, out)?;
+            let used = self.consume(piece, on_row)?;
             if let Some(rest) = piece.get(used..) {
                 self.pending.extend_from_slice(rest);
             }
         } else {
             let mut buf = std::mem::take(&mut self.pending);
             buf.extend_from_slice(piece);
-            let used = self.consume(&buf, out)?;
+            let used = self.consume(&buf, on_row)?;
             buf.drain(..used);
             self.pending = buf;
         }
         Ok(())
     }
 
-    /// End of stream: the last, partial frame (if it holds any row).
-    pub fn finish(mut self) -> Result<Option<Chunk>, CopyDataError> {
+    /// End of stream: nothing may be left over.
+    fn finish(&self) -> Result<(), CopyDataError> {
         if !self.pending.is_empty() {
             return Err(CopyDataError::Incomplete(self.pending.len()));
         }
@@ -175,15 +141,15 @@ impl Chunker {
             // An empty binary stream still has a header; none at all is malformed.
             return Err(CopyDataError::Incomplete(0));
         }
-        Ok(if self.cur.rows > 0 || !self.cur.data.is_empty() {
-            Some(std::mem::take(&mut self.cur))
-        } else {
-            None
-        })
+        Ok(())
     }
 
-    /// Consume as many whole rows from `buf` as possible; returns bytes used.
-    fn consume(&mut self, buf: &[u8], out: &mut Vec<Chunk>) -> Result<usize, CopyDataError> {
+    /// Hand every whole row of `buf` to `on_row`; returns bytes used.
+    fn consume(
+        &mut self,
+        buf: &[u8],
+        on_row: &mut impl FnMut(&[u8]),
+    ) -> Result<usize, CopyDataError> {
         let mut pos = 0usize;
         if !self.header_done {
             match binary_header_len(buf)? {
@@ -215,22 +181,88 @@ impl Chunker {
                     TupleLen::Tuple(n) => n,
                 },
             };
-            let row = rest.get(..row_len).unwrap_or(&[]);
-            self.cur.data.extend_from_slice(row);
-            self.cur.rows += 1;
-            self.cur.hash = self.cur.hash.wrapping_add(row_hash(row));
+            on_row(rest.get(..row_len).unwrap_or(&[]));
             pos += row_len;
-            if self.cur.data.len() >= self.frame_size {
-                let data = self.fresh();
+        }
+    }
+}
+
+/// Cuts a COPY stream (as received, in any pieces) into frames of whole rows.
+#[derive(Debug)]
+pub struct Chunker {
+    rows: Rows,
+    frame_size: usize,
+    pool: Option<BufPool>,
+    cur: Chunk,
+}
+
+impl Chunker {
+    /// A chunker for COPY output (binary output starts with a header).
+    pub fn new(format: CopyFormat, frame_size: usize) -> Self {
+        Self::with_header(format, frame_size, true)
+    }
+
+    /// A chunker for rows without a binary header (archive frames, text).
+    pub fn rows_only(format: CopyFormat, frame_size: usize) -> Self {
+        Self::with_header(format, frame_size, false)
+    }
+
+    fn with_header(format: CopyFormat, frame_size: usize, header: bool) -> Self {
+        Chunker {
+            rows: Rows::new(format, header),
+            frame_size: frame_size.max(1),
+            pool: None,
+            cur: Chunk {
+                data: Vec::with_capacity(frame_size.min(64 << 20)),
+                ..Chunk::default()
+            },
+        }
+    }
+
+    /// Takes the buffers of its frames from `pool`.
+    pub fn with_pool(mut self, pool: BufPool) -> Self {
+        self.cur.data = pool.get(self.frame_size.min(64 << 20));
+        self.pool = Some(pool);
+        self
+    }
+
+    /// Feed the next piece of the stream; full frames are appended to `out`.
+    pub fn push(&mut self, piece: &[u8], out: &mut Vec<Chunk>) -> Result<(), CopyDataError> {
+        let Chunker {
+            rows,
+            frame_size,
+            pool,
+            cur,
+        } = self;
+        rows.push(piece, &mut |row| {
+            cur.data.extend_from_slice(row);
+            cur.rows += 1;
+            cur.hash = cur.hash.wrapping_add(row_hash(row));
+            if cur.data.len() >= *frame_size {
+                let cap = (*frame_size).min(64 << 20);
+                let data = match pool {
+                    Some(p) => p.get(cap),
+                    None => Vec::with_capacity(cap),
+                };
                 out.push(std::mem::replace(
-                    &mut self.cur,
+                    cur,
                     Chunk {
                         data,
                         ..Chunk::default()
                     },
                 ));
             }
-        }
+        })
+    }
+
+    /// End of stream: the last, partial frame (if it holds any row).
+    pub fn finish(mut self) -> Result<Option<Chunk>, CopyDataError> {
+        self.rows.finish()?;
+        Ok(if self.cur.rows > 0 || !self.cur.data.is_empty() {
+            Some(std::mem::take(&mut self.cur))
+        } else {
+            None
+        })
     }
 }
 
@@ -255,11 +287,8 @@ fn binary_header_len(buf: &[u8]) -> Result<Option<usize>, CopyDataError> {
 /// and trailer are skipped, only a row cut between pieces is buffered.
 #[derive(Debug)]
 pub struct RowHasher {
-    format: CopyFormat,
-    pending: Vec<u8>,
-    header_done: bool,
-    done: bool,
-    rows: u64,
+    rows: Rows,
+    count: u64,
     hash: u64,
     bytes: u64,
 }
@@ -268,11 +297,8 @@ impl RowHasher {
     /// A hasher for COPY output (a binary stream starts with its header).
     pub fn new(format: CopyFormat) -> Self {
         RowHasher {
-            format,
-            pending: Vec::new(),
-            header_done: format != CopyFormat::Binary,
-            done: false,
-            rows: 0,
+            rows: Rows::new(format, true),
+            count: 0,
             hash: 0,
             bytes: 0,
         }
@@ -280,72 +306,24 @@ impl RowHasher {
 
     /// Feed the next piece of the stream.
     pub fn push(&mut self, piece: &[u8]) -> Result<(), CopyDataError> {
-        if self.pending.is_empty() {
-            let used = self.consume(piece)?;
-            if let Some(rest) = piece.get(used..) {
-                self.pending.extend_from_slice(rest);
-            }
-        } else {
-            let mut buf = std::mem::take(&mut self.pending);
-            buf.extend_from_slice(piece);
-            let used = self.consume(&buf)?;
-            buf.drain(..used);
-            self.pending = buf;
-        }
-        Ok(())
+        let RowHasher {
+            rows,
+            count,
+            hash,
+            bytes,
+        } = self;
+        rows.push(piece, &mut |row| {
+            *count += 1;
+            *hash = hash.wrapping_add(row_hash(row));
+            *bytes += row.len() as u64;
+        })
     }
 
     /// End of stream: the number of rows, the wrapping sum of their hashes and
     /// their bytes (headers and trailer excluded).
     pub fn finish(self) -> Result<(u64, u64, u64), CopyDataError> {
-        if !self.pending.is_empty() {
-            return Err(CopyDataError::Incomplete(self.pending.len()));
-        }
-        if !self.header_done {
-            return Err(CopyDataError::Incomplete(0));
-        }
-        Ok((self.rows, self.hash, self.bytes))
-    }
-
-    fn consume(&mut self, buf: &[u8]) -> Result<usize, CopyDataError> {
-        let mut pos = 0usize;
-        if !self.header_done {
-            match binary_header_len(buf)? {
-                Some(n) => pos = n,
-                None => return Ok(0),
-            }
-            self.header_done = true;
-        }
-        loop {
-            let rest = buf.get(pos..).unwrap_or(&[]);
-            if rest.is_empty() {
-                return Ok(pos);
-            }
-            if self.done {
-                return Err(CopyDataError::AfterTrailer);
-            }
-            let row_len = match self.format {
-                CopyFormat::Text => match rest.iter().position(|&b| b == b'\n') {
-                    Some(i) => i + 1,
-                    None => return Ok(pos),
-                },
-                CopyFormat::Binary => match binary_tuple_len(rest)? {
-                    TupleLen::Need => return Ok(pos),
-                    TupleLen::Trailer => {
-                        self.done = true;
-                        pos += 2;
-                        continue;
-                    }
-                    TupleLen::Tuple(n) => n,
-                },
-            };
-            self.rows += 1;
-            self.hash = self
-                .hash
-                .wrapping_add(row_hash(rest.get(..row_len).unwrap_or(&[])));
-            self.bytes += row_len as u64;
-            pos += row_len;
-        }
+        self.rows.finish()?;
+        Ok((self.count, self.hash, self.bytes))
     }
 }
 

@@ -779,16 +779,8 @@ async fn replace_carries_the_database_properties_and_keeps_previous_copies() {
     let f = fixture();
     let pid = std::process::id();
     let (owner, reader) = (format!("safe_owner_{pid}"), format!("safe_reader_{pid}"));
-    pg().execute(
-        "postgres",
-        &format!(
-            "DO $$BEGIN \
-               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{owner}') THEN CREATE ROLE {owner} LOGIN CREATEDB; END IF; \
-               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{reader}') THEN CREATE ROLE {reader} LOGIN; END IF; \
-             END$$"
-        ),
-    )
-    .unwrap();
+    create_role(&owner, "LOGIN CREATEDB");
+    create_role(&reader, "LOGIN");
     let (live, before) = live_db("");
     pg().execute(
         "postgres",
@@ -831,6 +823,18 @@ async fn replace_carries_the_database_properties_and_keeps_previous_copies() {
     drop_all(&[&live, &before]);
 }
 
+/// A role of this test process (kept for the cluster's life, as other tests' roles).
+fn create_role(name: &str, attributes: &str) {
+    pg().execute(
+        "postgres",
+        &format!(
+            "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN \
+             CREATE ROLE {name} {attributes}; END IF; END$$"
+        ),
+    )
+    .unwrap();
+}
+
 /// Connection settings of `db` as `role`.
 fn as_role(db: &str, role: &str) -> pgdump_core::ConnConfig {
     pgdump_core::ConnConfig::parse(&pg().url(db).replacen("postgres@", &format!("{role}@"), 1))
@@ -842,16 +846,8 @@ async fn roles_without_the_privileges_are_told_before_anything_changes() {
     let f = fixture();
     let pid = std::process::id();
     let (owner, plain) = (format!("safe_dbowner_{pid}"), format!("safe_plain_{pid}"));
-    pg().execute(
-        "postgres",
-        &format!(
-            "DO $$BEGIN \
-               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{owner}') THEN CREATE ROLE {owner} LOGIN CREATEDB; END IF; \
-               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{plain}') THEN CREATE ROLE {plain} LOGIN; END IF; \
-             END$$"
-        ),
-    )
-    .unwrap();
+    create_role(&owner, "LOGIN CREATEDB");
+    create_role(&plain, "LOGIN");
     // a role that owns the database but cannot create databases cannot replace it
     let (live, before) = live_db("");
     pg().execute(

@@ -48,6 +48,7 @@ pub use database::{properties as database_properties, DatabaseProperties, DATABA
 pub use item::{CopySource, DataSource, Dep, Item, ItemKey};
 pub use kind::Kind;
 pub use scope::{Namespace, Relation, Scope};
+pub(crate) use table::config_filter;
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};

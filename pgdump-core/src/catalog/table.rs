@@ -711,7 +711,7 @@ fn add_constraint_sql(alter: &str, table: &str, name: &str, def: &str) -> String
 
 /// The row filter of an extension configuration table (`extcondition` without
 /// its `WHERE`); `None` for all rows.
-fn config_filter(cond: &str) -> Option<String> {
+pub(crate) fn config_filter(cond: &str) -> Option<String> {
     let c = cond.trim();
     if c.is_empty() {
         return None;

@@ -327,7 +327,7 @@ async fn ext_config_filters(client: &Client) -> Result<HashMap<String, String>> 
         .iter()
         .filter_map(|r| {
             let cond: Option<String> = r.get(2);
-            let f = plan::config_filter(cond.as_deref().unwrap_or(""))?;
+            let f = crate::catalog::config_filter(cond.as_deref().unwrap_or(""))?;
             Some((qualify(r.get(0), r.get(1)), f))
         })
         .collect())

@@ -77,22 +77,6 @@ pub(crate) fn copy_sql(
     sql
 }
 
-/// An extension configuration table's filter as the dump applied it: the
-/// condition without its `WHERE`, `None` when empty.
-pub(crate) fn config_filter(cond: &str) -> Option<String> {
-    let c = cond.trim();
-    if c.is_empty() {
-        return None;
-    }
-    let body = match c.get(..5) {
-        Some(w) if w.eq_ignore_ascii_case("where") && c[5..].starts_with(char::is_whitespace) => {
-            c[5..].trim()
-        }
-        _ => c,
-    };
-    Some(body.to_string())
-}
-
 /// The OIDs a large-object metadata entry creates (`SELECT pg_catalog.lo_create('<oid>');`
 /// per object, see `catalog::large_object`).
 pub(crate) fn lo_oids(create: &str) -> Vec<Oid> {
@@ -394,6 +378,7 @@ mod tests {
             copy_sql(&[], "ONLY s.t", &["(x > 1)".into()], CopyFormat::Binary),
             "COPY (SELECT  FROM ONLY s.t WHERE (x > 1)) TO STDOUT (FORMAT binary)"
         );
+        use crate::catalog::config_filter;
         assert_eq!(config_filter("WHERE id > 5").as_deref(), Some("id > 5"));
         assert_eq!(
             config_filter(" where\tNOT std ").as_deref(),
